@@ -1,0 +1,36 @@
+#!/bin/bash
+# A reduced docker-entrypoint.sh of the official postgres image: same variables, same
+# first-run behaviour (a temporary server that listens on no TCP address while it initialises).
+set -euo pipefail
+
+if [ "${1:-}" = postgres ] && [ "$(id -u)" = 0 ]; then
+  mkdir -p "$PGDATA"
+  chown -R postgres:postgres "$PGDATA"
+  chmod 700 "$PGDATA"
+  exec setpriv --reuid=postgres --regid=postgres --init-groups "$0" "$@"
+fi
+
+if [ "${1:-}" = postgres ] && [ ! -s "$PGDATA/PG_VERSION" ]; then
+  : "${POSTGRES_PASSWORD:?POSTGRES_PASSWORD must be set (as in the official image)}"
+  user=${POSTGRES_USER:-postgres}
+  db=${POSTGRES_DB:-$user}
+  initdb --username="$user" --pwfile=<(printf '%s\n' "$POSTGRES_PASSWORD") \
+    --auth-local=trust --auth-host=scram-sha-256 -D "$PGDATA" >/dev/null
+  printf "listen_addresses = '*'\n" >>"$PGDATA/postgresql.conf"
+  printf 'host all all all scram-sha-256\n' >>"$PGDATA/pg_hba.conf"
+  pg_ctl -D "$PGDATA" -o "-c listen_addresses=''" -w start >/dev/null
+  if [ "$db" != postgres ]; then
+    psql -v ON_ERROR_STOP=1 --username "$user" --dbname postgres \
+      -c "CREATE DATABASE \"$db\"" >/dev/null
+  fi
+  for f in /docker-entrypoint-initdb.d/*; do
+    case "$f" in
+      *.sql) psql -v ON_ERROR_STOP=1 --username "$user" --dbname "$db" -f "$f" ;;
+      *.sh) . "$f" ;;
+    esac
+  done
+  pg_ctl -D "$PGDATA" -m fast -w stop >/dev/null
+  echo "PostgreSQL init process complete; ready for start up."
+fi
+
+exec "$@"
