@@ -1,0 +1,3 @@
+from djship.cli import main
+
+main()

@@ -1,0 +1,299 @@
+"""The `djship` command line: parses arguments, then asks the deciding modules what to run
+and the runner to run it. No Docker logic lives here."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from djship import __version__
+from djship.compose import WEB_SERVICE, Compose, for_lock, forwarded_variables, stdin_is_tty
+from djship.console import Output
+from djship.errors import DjshipError
+from djship.health import judge, parse_ps
+from djship.locking import TOOLS
+from djship.preflight import check_engine, check_ports, ports_of_project
+from djship.project import DEFAULT_ENVIRONMENT, find_project
+from djship.runner import Command, capture, interactive, last_lines, stream
+from djship.scaffold import (
+    ProjectOptions,
+    check_target,
+    images_from_environment,
+    new_secret,
+    render_project,
+    validate_name,
+    write_project,
+)
+
+ENV_OPTION = click.option(
+    "--env",
+    "environment",
+    metavar="ENV",
+    help="Environment to use (a directory under environments/); default: the one .env selects.",
+)
+
+
+def output() -> Output:
+    return click.get_current_context().find_object(Output) or Output()
+
+
+def current_compose(environment: str | None) -> Compose:
+    """The project around the current directory, in the requested (or default) environment."""
+    project = find_project(Path.cwd())
+    return Compose(project, project.resolve_environment(environment), output().plain)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--plain", is_flag=True, help="Plain output: no colours or live lines (CI logs).")
+@click.version_option(__version__, prog_name="djship")
+@click.pass_context
+def cli(ctx: click.Context, plain: bool) -> None:
+    """Container setup for Django projects: generate it, run it, ship it."""
+    ctx.obj = Output(plain=True if plain else None)
+
+
+@cli.command()
+@click.argument("name")
+@click.option(
+    "--directory",
+    "-d",
+    type=click.Path(path_type=Path),
+    help="Where to create it (default: ./NAME).",
+)
+@click.option(
+    "--lock",
+    "lock_tool",
+    type=click.Choice(sorted(TOOLS)),
+    default="uv",
+    show_default=True,
+    help="Lock tool for the dependencies.",
+)
+@click.option(
+    "--port", default=8000, show_default=True, help="Port the proxy publishes on 127.0.0.1."
+)
+def new(name: str, directory: Path | None, lock_tool: str, port: int) -> None:
+    """Create a new Django project with its container setup."""
+    validate_name(name)
+    target = (directory or Path.cwd() / name).absolute()
+    check_target(target)
+    options = ProjectOptions(
+        name=name,
+        lock=TOOLS[lock_tool],
+        secret_key=new_secret(),
+        db_password=new_secret(24),
+        uid=os.getuid(),
+        gid=os.getgid(),
+        http_port=port,
+        images=images_from_environment(dict(os.environ)),
+        ca_bundle=os.environ.get("BUILD_CA_BUNDLE", ""),
+    )
+    write_project(target, render_project(options))
+    out = output()
+    out.success(f"Created {name} in {target} (Django 5.2, {lock_tool}).")
+    out.info(f"Next: cd {target} && djship up")
+
+
+@cli.command()
+@ENV_OPTION
+@click.option("--build", is_flag=True, help="Rebuild the images first.")
+@click.option("--timeout", default=300, show_default=True, help="Seconds to wait for health.")
+def up(environment: str | None, build: bool, timeout: int) -> None:
+    """Start the application (detached), wait until it is healthy, print its URL."""
+    compose = current_compose(environment)
+    out = output()
+    check_engine()
+    config = compose_config(compose)
+    check_ports(config, ports_of_project(compose.project.name))
+    if build:
+        out.step("Building images")
+        stream(compose.build(), what="building the images")
+    out.step(f"Starting {compose.project.name} ({compose.environment})")
+    stream(compose.up(), what="starting the containers")
+    wait_until_healthy(compose, set(json.loads(config)["services"]), timeout)
+    url = proxy_url(compose)
+    out.success(f"{compose.project.name} is up ({compose.environment}): {url}")
+    click.echo(url)
+
+
+def compose_config(compose: Compose) -> str:
+    """The resolved configuration; an invalid file is reported as such, with Compose's reason."""
+    result = capture(compose.config_json(), check=False)
+    if result.returncode != 0:
+        raise DjshipError(
+            f"the Compose files of environment {compose.environment!r} are invalid:\n"
+            + last_lines(result.stderr)
+        )
+    return result.stdout
+
+
+def wait_until_healthy(compose: Compose, expected: set[str], timeout: int) -> None:
+    """Poll the containers until all are healthy; on failure show the broken ones' logs."""
+    deadline = time.monotonic() + timeout
+    with output().status("Waiting for the services to be healthy") as line:
+        while True:
+            verdict = judge(parse_ps(capture(compose.ps_json()).stdout), expected)
+            line.update(f"Waiting for health: {verdict.summary}")
+            if verdict.ready:
+                return
+            if verdict.failed or time.monotonic() > deadline:
+                break
+            time.sleep(1)
+    broken = verdict.failed or sorted(expected)
+    logs = capture(compose.logs(tuple(broken), tail="25"), check=False).stdout
+    reason = "failed" if verdict.failed else f"not healthy after {timeout} s"
+    raise DjshipError(
+        f"{', '.join(broken)} {reason} ({verdict.summary}).\nLast log lines:\n{logs.rstrip()}",
+        hint="See everything with `djship logs SERVICE`.",
+    )
+
+
+def proxy_url(compose: Compose) -> str:
+    address = capture(compose.port(), check=False).stdout.strip().splitlines()
+    host_port = (
+        address[0] if address else f"127.0.0.1:{compose.project.env.get('HTTP_PORT', '8000')}"
+    )
+    return f"http://{host_port.replace('0.0.0.0', '127.0.0.1')}/"
+
+
+@cli.command()
+@ENV_OPTION
+@click.option("--volumes", is_flag=True, help="Also delete the volumes (the database!).")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--force", is_flag=True, help="Allow --volumes outside the dev environment.")
+def down(environment: str | None, volumes: bool, yes: bool, force: bool) -> None:
+    """Stop and remove the containers; the data stays unless --volumes."""
+    compose = current_compose(environment)
+    if volumes:
+        confirm_volume_deletion(compose, yes=yes, force=force)
+    check_engine()
+    stream(compose.down(volumes=volumes), what="stopping the application")
+    output().success(
+        f"{compose.project.name} is down"
+        + (" and its volumes deleted." if volumes else "; its data is kept.")
+    )
+
+
+def confirm_volume_deletion(compose: Compose, *, yes: bool, force: bool) -> None:
+    """Deleting volumes deletes the database: refuse outside dev without --force, and ask."""
+    if compose.environment != DEFAULT_ENVIRONMENT and not force:
+        raise DjshipError(
+            f"refusing to delete the volumes of the {compose.environment} environment",
+            hint="That deletes its database. Add --force if you really mean it.",
+        )
+    if yes:
+        return
+    if not stdin_is_tty():
+        raise DjshipError("--volumes deletes the database: confirm with --yes")
+    click.confirm(
+        f"Delete the volumes of {compose.project.name} ({compose.environment}), database included?",
+        abort=True,
+    )
+
+
+@cli.command()
+@ENV_OPTION
+def ps(environment: str | None) -> None:
+    """List the containers and their health."""
+    compose = current_compose(environment)
+    check_engine()
+    stream(compose.ps())
+
+
+@cli.command()
+@ENV_OPTION
+@click.argument("services", nargs=-1)
+@click.option("--follow", "-f", is_flag=True, help="Keep printing new lines.")
+@click.option("--tail", "-n", default="", help="Only the last N lines of each service.")
+def logs(environment: str | None, services: tuple[str, ...], follow: bool, tail: str) -> None:
+    """Show the logs of all services, or of SERVICES."""
+    compose = current_compose(environment)
+    check_engine()
+    try:
+        raise SystemExit(interactive(compose.logs(services, follow=follow, tail=tail)))
+    except KeyboardInterrupt:
+        raise SystemExit(0) from None
+
+
+@cli.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@ENV_OPTION
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def manage(environment: str | None, args: tuple[str, ...]) -> None:
+    """Run `python manage.py ARGS` in the web container (e.g. `djship manage migrate`)."""
+    raise SystemExit(run_manage(environment, args))
+
+
+@cli.command()
+@ENV_OPTION
+def shell(environment: str | None) -> None:
+    """Open Django's shell in the web container."""
+    raise SystemExit(run_manage(environment, ("shell",)))
+
+
+def run_manage(environment: str | None, args: tuple[str, ...]) -> int:
+    compose = current_compose(environment)
+    check_engine()
+    running = WEB_SERVICE in capture(compose.running_services()).stdout.split()
+    forward = forwarded_variables(dict(os.environ))
+    return interactive(compose.manage(args, running=running, tty=stdin_is_tty(), forward=forward))
+
+
+@cli.command()
+def lock() -> None:
+    """Refresh the lock file with the project's Python, in a container; it lands on the host."""
+    project = find_project(Path.cwd())
+    compose = for_lock(project, output().plain)
+    tool = project.lock_tool
+    lock_file = project.root / tool.lock_file
+    before = lock_file.read_bytes() if lock_file.exists() else b""
+    check_engine()
+    output().step(f"Locking the dependencies with {tool.name} (in the `lock` container)")
+    stream(compose.lock(), what=f"`{tool.name} lock`")
+    changed = (lock_file.read_bytes() if lock_file.exists() else b"") != before
+    output().success(
+        f"{tool.lock_file} updated: rebuild with `djship up --build`."
+        if changed
+        else f"{tool.lock_file} is already up to date."
+    )
+
+
+@cli.command()
+@ENV_OPTION
+def build(environment: str | None) -> None:
+    """Build the web image of an environment and print its size."""
+    compose = current_compose(environment)
+    check_engine()
+    output().step(f"Building the {compose.environment} image")
+    stream(compose.command("build", WEB_SERVICE), what="building the image")
+    image = f"{compose.project.name}-{WEB_SERVICE}:{compose.environment}"
+    output().success(f"Built {image}{image_size_suffix(image)}")
+
+
+def image_size_suffix(image: str) -> str:
+    """` (123 MB)` for a local image, or nothing when the engine does not know it."""
+    result = capture(Command(["docker", "image", "inspect", "-f", "{{.Size}}", image]), check=False)
+    value = result.stdout.strip()
+    return f" ({int(value) / 1e6:.0f} MB)" if value.isdigit() else ""
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: DjshipError becomes one readable message and its exit code."""
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        code = cli.main(args=args, prog_name="djship", standalone_mode=False)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(error.exit_code)
+    except click.exceptions.Abort:
+        Output(plain="--plain" in args or None).error("aborted")
+        sys.exit(1)
+    except DjshipError as error:
+        Output(plain="--plain" in args or None).error(error.message, error.hint)
+        sys.exit(error.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)

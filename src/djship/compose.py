@@ -1,0 +1,94 @@
+"""The `docker compose` commands djship runs, decided as plain data (Command objects).
+
+Each one is what a user would type by hand in the project directory, so `djship` never does
+anything plain Compose cannot: it only picks the files of the environment and the flags.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from djship.project import Project
+from djship.runner import Command
+
+WEB_SERVICE = "web"
+PROXY_SERVICE = "proxy"
+LOCK_SERVICE = "lock"
+LOCK_ENVIRONMENT = "dev"
+FORWARDED_PREFIX = "DJANGO_SUPERUSER_"  # the lock tool lives in the dev image's `tools` stage
+
+
+@dataclass(frozen=True)
+class Compose:
+    """Compose commands for one project in one environment."""
+
+    project: Project
+    environment: str
+    plain: bool = False
+
+    def command(self, *args: str) -> Command:
+        files = [arg for f in self.project.compose_files(self.environment) for arg in ("-f", f)]
+        progress = ["--progress", "plain"] if self.plain else []
+        return Command(["docker", "compose", *progress, *files, *args], cwd=self.project.root)
+
+    def config_json(self) -> Command:
+        return self.command("config", "--format", "json")
+
+    def build(self) -> Command:
+        return self.command("build")
+
+    def up(self) -> Command:
+        # Detached: djship then waits for health itself, showing progress.
+        return self.command("up", "--detach", "--remove-orphans")
+
+    def ps(self) -> Command:
+        return self.command("ps", "--all")
+
+    def ps_json(self) -> Command:
+        return self.command("ps", "--all", "--format", "json")
+
+    def running_services(self) -> Command:
+        return self.command("ps", "--status", "running", "--services")
+
+    def logs(self, services: tuple[str, ...] = (), follow: bool = False, tail: str = "") -> Command:
+        flags = (["--follow"] if follow else []) + ([f"--tail={tail}"] if tail else [])
+        return self.command("logs", *flags, *services)
+
+    def down(self, volumes: bool = False) -> Command:
+        return self.command("down", *(["--volumes"] if volumes else []), "--remove-orphans")
+
+    def port(self, service: str = PROXY_SERVICE, container_port: int = 80) -> Command:
+        return self.command("port", service, str(container_port))
+
+    def manage(
+        self, args: tuple[str, ...], running: bool, tty: bool, forward: tuple[str, ...] = ()
+    ) -> Command:
+        """`python manage.py ARGS` in the web container: exec when it runs, else a one-off.
+
+        `forward` names host variables passed through by name (value not on the command
+        line), such as DJANGO_SUPERUSER_PASSWORD for `createsuperuser --noinput`.
+        """
+        flags = ([] if tty else ["-T"]) + [arg for name in forward for arg in ("-e", name)]
+        manage = ["python", "manage.py", *args]
+        if running:
+            return self.command("exec", *flags, WEB_SERVICE, *manage)
+        return self.command("run", "--rm", *flags, WEB_SERVICE, *manage)
+
+    def lock(self) -> Command:
+        """Refresh the lock file in the `lock` service (tools stage), writing it to the host."""
+        return self.command("run", "--rm", "--build", "-T", LOCK_SERVICE)
+
+
+def for_lock(project: Project, plain: bool) -> Compose:
+    """Locking always runs with the dev files, whichever environment is current."""
+    return Compose(project, project.resolve_environment(LOCK_ENVIRONMENT), plain)
+
+
+def forwarded_variables(environ: dict[str, str]) -> tuple[str, ...]:
+    """Host variables `manage` passes into the container: Django's createsuperuser ones."""
+    return tuple(sorted(name for name in environ if name.startswith(FORWARDED_PREFIX)))
+
+
+def stdin_is_tty() -> bool:
+    return os.isatty(0)

@@ -1,0 +1,75 @@
+"""Reading container states from `docker compose ps --format json` and deciding whether the
+stack is up, still starting, or broken: pure functions, tested without an engine."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ServiceState:
+    service: str
+    state: str  # running, exited, restarting, created...
+    health: str  # healthy, unhealthy, starting, or "" without a healthcheck
+    exit_code: int
+
+    @property
+    def label(self) -> str:
+        if self.state == "running" and self.health:
+            return self.health
+        if self.state == "exited":
+            return f"exited ({self.exit_code})"
+        return self.state
+
+    @property
+    def ready(self) -> bool:
+        if self.state == "exited":
+            return self.exit_code == 0  # a one-off job that finished well
+        return self.state == "running" and self.health in ("", "healthy")
+
+    @property
+    def failed(self) -> bool:
+        return (
+            (self.state == "exited" and self.exit_code != 0)
+            or self.state in ("dead", "restarting")
+            or self.health == "unhealthy"
+        )
+
+
+def parse_ps(text: str) -> list[ServiceState]:
+    """Compose prints one JSON object per line (v2.21+) or one JSON array (older v2)."""
+    text = text.strip()
+    if not text:
+        return []
+    if text.startswith("["):
+        rows = json.loads(text)
+    else:
+        rows = [json.loads(line) for line in text.splitlines() if line.strip()]
+    return [
+        ServiceState(
+            service=row.get("Service", ""),
+            state=row.get("State", ""),
+            health=row.get("Health", ""),
+            exit_code=int(row.get("ExitCode", 0) or 0),
+        )
+        for row in rows
+    ]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    ready: bool
+    failed: list[str]
+    summary: str
+
+
+def judge(states: list[ServiceState], expected: set[str]) -> Verdict:
+    """Ready when every expected service is ready; failed names the services that broke."""
+    by_service = {s.service: s for s in states}
+    missing = sorted(expected - by_service.keys())
+    failed = sorted(s.service for s in states if s.service in expected and s.failed)
+    ready = not missing and all(by_service[name].ready for name in expected)
+    parts = [f"{s.service}: {s.label}" for s in sorted(states, key=lambda s: s.service)]
+    parts += [f"{name}: not created" for name in missing]
+    return Verdict(ready=ready, failed=failed, summary=", ".join(parts))

@@ -1,0 +1,88 @@
+"""The lock tools a generated project can use, and everything that differs between them.
+
+Templates and commands ask this module rather than branching on the tool's name, so adding a
+lock format is one entry here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from djship.errors import DjshipError
+
+# Versions pinned in generated Dockerfiles: a build is only deterministic if its tools are.
+UV_VERSION = "0.13.9"
+PIPENV_VERSION = "2026.10.3"
+
+
+@dataclass(frozen=True)
+class LockTool:
+    """How one lock tool declares, locks and installs a project's dependencies."""
+
+    name: str
+    manifest: str  # the file a developer edits to add a dependency
+    lock_file: str  # the file the tool writes and builds install from
+    tool_requirement: str  # what pip installs to get the tool into the image
+    install_steps: tuple[str, ...]  # shell commands installing the locked set into /opt/venv
+    lock_argv: tuple[str, ...]  # the command that refreshes the lock file (run in /app)
+    run_prefix: str  # what a developer would otherwise type before every command
+    env: dict[str, str] = field(default_factory=dict)  # image environment the tool needs
+
+    @property
+    def files(self) -> tuple[str, str]:
+        """The files an image build copies before the source: manifest and lock."""
+        return (self.manifest, self.lock_file)
+
+
+TOOLS: dict[str, LockTool] = {
+    "uv": LockTool(
+        name="uv",
+        manifest="pyproject.toml",
+        lock_file="uv.lock",
+        tool_requirement=f"uv=={UV_VERSION}",
+        # --locked fails when uv.lock no longer matches pyproject.toml: the lock is enforced.
+        install_steps=("uv sync --locked --no-dev",),
+        lock_argv=("uv", "lock"),
+        run_prefix="uv run",
+        env={
+            "UV_PROJECT_ENVIRONMENT": "/opt/venv",
+            "UV_PYTHON_DOWNLOADS": "never",
+            "UV_LINK_MODE": "copy",
+        },
+    ),
+    "pipenv": LockTool(
+        name="pipenv",
+        manifest="Pipfile",
+        lock_file="Pipfile.lock",
+        tool_requirement=f"pipenv=={PIPENV_VERSION}",
+        # --deploy fails when Pipfile.lock is out of date with the Pipfile: the lock is enforced.
+        install_steps=("python -m venv /opt/venv", "pipenv install --deploy"),
+        lock_argv=("pipenv", "lock"),
+        run_prefix="pipenv run",
+        env={"PIPENV_VERBOSITY": "-1", "PIPENV_NOSPIN": "1"},
+    ),
+}
+
+
+def get_tool(name: str) -> LockTool:
+    """The lock tool called `name`, or a clear error listing the known ones."""
+    try:
+        return TOOLS[name]
+    except KeyError:
+        known = ", ".join(sorted(TOOLS))
+        raise DjshipError(f"unknown lock tool {name!r}; choose one of: {known}") from None
+
+
+def detect_tool(root: Path) -> LockTool:
+    """The lock tool a project uses, from the lock file it has."""
+    for tool in TOOLS.values():
+        if (root / tool.lock_file).exists():
+            return tool
+    for tool in TOOLS.values():
+        if (root / tool.manifest).exists() and tool.manifest != "pyproject.toml":
+            return tool
+    if (root / "pyproject.toml").exists():
+        return TOOLS["uv"]
+    files = ", ".join(sorted({f for t in TOOLS.values() for f in t.files}))
+    raise DjshipError(f"no dependency files in {root} (looked for {files})")

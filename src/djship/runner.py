@@ -1,0 +1,77 @@
+"""The one layer that runs external commands: it streams their output and turns failures
+into DjshipError. Everything else decides *what* to run and hands a Command here."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from djship.errors import DjshipError
+
+
+@dataclass(frozen=True)
+class Command:
+    """An argv to run, where, with which extra environment: plain data, easy to assert on."""
+
+    argv: list[str]
+    cwd: Path | None = None
+    env: dict[str, str] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return shlex.join(self.argv)
+
+
+def _environ(command: Command) -> dict[str, str]:
+    return {**os.environ, **command.env}
+
+
+def _not_installed(command: Command) -> DjshipError:
+    program = command.argv[0]
+    if program == "docker":
+        return DjshipError(
+            "Docker is not installed (no `docker` command on PATH)",
+            hint="Install Docker Engine or Docker Desktop: https://docs.docker.com/get-docker/",
+        )
+    return DjshipError(f"`{program}` is not installed (not found on PATH)")
+
+
+def capture(command: Command, *, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run quietly and return the output; on failure raise with the command's own words."""
+    try:
+        result = subprocess.run(
+            command.argv,
+            cwd=command.cwd,
+            env=_environ(command),
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+        )
+    except FileNotFoundError:
+        raise _not_installed(command) from None
+    if check and result.returncode != 0:
+        raise DjshipError(f"`{command}` failed: {last_lines(result.stderr or result.stdout)}")
+    return result
+
+
+def stream(command: Command, *, what: str | None = None) -> None:
+    """Run with the output shown live; raise a DjshipError naming the step when it fails."""
+    code = interactive(command)
+    if code != 0:
+        raise DjshipError(f"{what or f'`{command}`'} failed (exit code {code})")
+
+
+def interactive(command: Command) -> int:
+    """Run attached to the terminal (stdin included) and return the exit code."""
+    try:
+        return subprocess.run(command.argv, cwd=command.cwd, env=_environ(command)).returncode
+    except FileNotFoundError:
+        raise _not_installed(command) from None
+
+
+def last_lines(text: str, count: int = 5) -> str:
+    """The end of an error output: where tools put the reason."""
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return "\n".join(lines[-count:]) if lines else "no output"

@@ -1,0 +1,188 @@
+"""`djship new`: what a new project's files say (deciding) and writing them (doing).
+
+`render_project` returns every file as text, so the whole output is unit-tested without a
+disk or Docker; `write_project` writes it all or nothing.
+"""
+
+from __future__ import annotations
+
+import keyword
+import os
+import re
+import secrets
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from importlib.resources import files
+from pathlib import Path, PurePosixPath
+
+import jinja2
+
+from djship.errors import DjshipError
+from djship.locking import TOOLS, LockTool
+
+TEMPLATE_ROOT = files("djship") / "templates" / "project"
+PROJECT_PACKAGE_PLACEHOLDER = "__project__"
+TEMPLATE_SUFFIX = ".j2"
+ENV_EXAMPLE = ".env.example"
+EXECUTABLE_FILES = {"manage.py", "environments/with-ca-bundle.sh"}
+
+DEFAULT_IMAGES = {
+    "python": "python:3.13-slim",
+    "postgres": "postgres:17-alpine",
+    "nginx": "nginx:1.28-alpine",
+}
+IMAGE_VARIABLES = {"python": "PYTHON_IMAGE", "postgres": "POSTGRES_IMAGE", "nginx": "NGINX_IMAGE"}
+
+NAME_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,39}")
+# Names that would shadow a module the project imports, or a directory it already has.
+RESERVED_NAMES = {"django", "welcome", "environments", "test", "tests", "site", "static"}
+
+
+@dataclass(frozen=True)
+class ProjectOptions:
+    """Everything that makes one generated project differ from another."""
+
+    name: str
+    lock: LockTool
+    secret_key: str
+    db_password: str
+    uid: int = 1000
+    gid: int = 1000
+    http_port: int = 8000
+    environment: str = "dev"
+    images: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_IMAGES))
+    ca_bundle: str = ""
+
+
+def validate_name(name: str) -> None:
+    """A project name is a Python package name and a Compose project name at once."""
+    if not NAME_PATTERN.fullmatch(name):
+        raise DjshipError(
+            f"invalid project name {name!r}",
+            hint="Use lowercase letters, digits and underscores, starting with a letter "
+            "(it names the Django package and the Compose project).",
+        )
+    if keyword.iskeyword(name) or name in RESERVED_NAMES:
+        raise DjshipError(f"invalid project name {name!r}: it would shadow a module or folder")
+
+
+def new_secret(length: int = 50) -> str:
+    """A random secret safe in .env: URL-safe characters only, so no quote, `$` or `#`."""
+    return secrets.token_urlsafe(length)
+
+
+def images_from_environment(environ: dict[str, str]) -> dict[str, str]:
+    """Default base images, where PYTHON_IMAGE and friends set in the shell win (mirrors)."""
+    return {
+        key: environ.get(variable) or DEFAULT_IMAGES[key]
+        for key, variable in IMAGE_VARIABLES.items()
+    }
+
+
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FunctionLoader(lambda name: (TEMPLATE_ROOT / name).read_text("utf-8")),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+
+
+def _template_paths() -> list[PurePosixPath]:
+    """Every file of the template tree, relative to its root."""
+    found: list[PurePosixPath] = []
+
+    def walk(node, prefix: PurePosixPath) -> None:
+        for child in node.iterdir():
+            path = prefix / child.name
+            if child.is_dir():
+                if child.name != "__pycache__":
+                    walk(child, path)
+            else:
+                found.append(path)
+
+    walk(TEMPLATE_ROOT, PurePosixPath())
+    return sorted(found)
+
+
+def _output_path(template: PurePosixPath, options: ProjectOptions) -> str:
+    parts = [options.name if p == PROJECT_PACKAGE_PLACEHOLDER else p for p in template.parts]
+    path = "/".join(parts)
+    return path[: -len(TEMPLATE_SUFFIX)] if path.endswith(TEMPLATE_SUFFIX) else path
+
+
+def _belongs(output: str, options: ProjectOptions) -> bool:
+    """Files of the other lock tools are left out (a uv project has no Pipfile)."""
+    others = {f for tool in TOOLS.values() if tool is not options.lock for f in tool.files}
+    return output not in others or output in options.lock.files
+
+
+def render_project(options: ProjectOptions) -> dict[str, str]:
+    """Every file of the new project, by relative path: `.env` included, filled with secrets."""
+    env = _environment()
+    context = {
+        "name": options.name,
+        "lock": options.lock,
+        "secret_key": options.secret_key,
+        "db_password": options.db_password,
+        "uid": options.uid,
+        "gid": options.gid,
+        "http_port": options.http_port,
+        "environment": options.environment,
+        "images": options.images,
+        "ca_bundle": options.ca_bundle,
+    }
+    rendered: dict[str, str] = {}
+    for template in _template_paths():
+        output = _output_path(template, options)
+        if output == ENV_EXAMPLE or not _belongs(output, options):
+            continue
+        if template.suffix == TEMPLATE_SUFFIX:
+            rendered[output] = env.get_template(str(template)).render(context)
+        else:
+            rendered[output] = (TEMPLATE_ROOT / str(template)).read_text("utf-8")
+    example_context = context | {
+        "secret_key": "change-me-to-50-random-characters",
+        "db_password": "change-me",
+        "ca_bundle": "",
+        "uid": 1000,
+        "gid": 1000,
+        "images": DEFAULT_IMAGES,
+    }
+    # One template, two files: the committed example and the real, git-ignored .env.
+    template = env.get_template(ENV_EXAMPLE + TEMPLATE_SUFFIX)
+    rendered[ENV_EXAMPLE] = template.render(example_context)
+    rendered[".env"] = template.render(context)
+    return rendered
+
+
+def check_target(target: Path) -> None:
+    """The target directory must not exist, or be empty: nothing of the user's is overwritten."""
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise DjshipError(
+            f"{target} already exists and is not empty",
+            hint="Choose another name or --directory, or empty that directory.",
+        )
+
+
+def write_project(target: Path, rendered: dict[str, str]) -> None:
+    """Write every file, or none: the project is assembled aside, then moved into place."""
+    check_target(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        for relative, content in rendered.items():
+            path = staging / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(content, encoding="utf-8")
+            if relative in EXECUTABLE_FILES:
+                path.chmod(0o755)
+        (staging / ".env").chmod(0o600)
+        staging.chmod(0o755)
+        if target.exists():
+            target.rmdir()
+        os.replace(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
