@@ -23,6 +23,7 @@ class Output:
             highlight=False,
             no_color=plain or None,
             force_terminal=False if plain else None,
+            soft_wrap=plain,  # CI logs: one message, one line, greppable
         )
 
     def info(self, message: str) -> None:

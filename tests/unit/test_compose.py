@@ -1,0 +1,67 @@
+from pathlib import Path
+
+from djship.compose import Compose, for_lock, forwarded_variables
+from djship.project import Project
+
+
+def project(tmp_path: Path) -> Project:
+    for env in ("dev", "prod"):
+        (tmp_path / "environments" / env).mkdir(parents=True)
+        (tmp_path / "environments" / env / "compose.yaml").write_text("services: {}\n")
+    (tmp_path / "compose.yaml").write_text("services: {}\n")
+    (tmp_path / ".env").write_text("COMPOSE_FILE=compose.yaml:environments/prod/compose.yaml\n")
+    return Project(tmp_path)
+
+
+FILES_PROD = ["-f", "compose.yaml", "-f", "environments/prod/compose.yaml"]
+
+
+def test_commands_name_the_environment_files_and_run_in_the_project(tmp_path):
+    compose = Compose(project(tmp_path), "prod")
+    command = compose.up()
+    assert command.argv == ["docker", "compose", *FILES_PROD, "up", "--detach", "--remove-orphans"]
+    assert command.cwd == tmp_path
+
+
+def test_plain_mode_asks_compose_for_plain_progress(tmp_path):
+    argv = Compose(project(tmp_path), "prod", plain=True).build().argv
+    assert argv[:4] == ["docker", "compose", "--progress", "plain"]
+
+
+def test_down_keeps_volumes_unless_asked(tmp_path):
+    compose = Compose(project(tmp_path), "prod")
+    assert "--volumes" not in compose.down().argv
+    assert "--volumes" in compose.down(volumes=True).argv
+
+
+def test_manage_execs_in_a_running_container(tmp_path):
+    argv = Compose(project(tmp_path), "prod").manage(("migrate",), running=True, tty=True).argv
+    assert argv[-5:] == ["exec", "web", "python", "manage.py", "migrate"]
+
+
+def test_manage_runs_a_one_off_container_otherwise_without_tty_when_piped(tmp_path):
+    argv = Compose(project(tmp_path), "prod").manage(("check",), running=False, tty=False).argv
+    assert argv[-7:] == ["run", "--rm", "-T", "web", "python", "manage.py", "check"]
+
+
+def test_manage_forwards_variables_by_name_never_by_value(tmp_path):
+    compose = Compose(project(tmp_path), "prod")
+    argv = compose.manage(("createsuperuser", "--noinput"), True, False, ("DJANGO_SUPERUSER_PASSWORD",)).argv
+    assert ["-e", "DJANGO_SUPERUSER_PASSWORD"] == argv[argv.index("-e") : argv.index("-e") + 2]
+    assert not any("=" in arg for arg in argv)
+
+
+def test_forwarded_variables_are_the_createsuperuser_ones():
+    environ = {"DJANGO_SUPERUSER_PASSWORD": "x", "DJANGO_SUPERUSER_USERNAME": "a", "HOME": "/root"}
+    assert forwarded_variables(environ) == ("DJANGO_SUPERUSER_PASSWORD", "DJANGO_SUPERUSER_USERNAME")
+
+
+def test_lock_always_uses_the_dev_files_and_rebuilds_the_tools_stage(tmp_path):
+    compose = for_lock(project(tmp_path), plain=False)
+    assert compose.environment == "dev"
+    assert compose.lock().argv[-5:] == ["run", "--rm", "--build", "-T", "lock"]
+
+
+def test_logs_flags(tmp_path):
+    argv = Compose(project(tmp_path), "prod").logs(("web",), follow=True, tail="20").argv
+    assert argv[-4:] == ["logs", "--follow", "--tail=20", "web"]

@@ -1,0 +1,62 @@
+import json
+import socket
+
+import pytest
+
+from djship.errors import DjshipError
+from djship.preflight import (
+    check_ports,
+    compose_version_ok,
+    parse_docker_ports,
+    port_is_free,
+    published_ports,
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "ok"),
+    [("2.40.3", True), ("v2.29.1-desktop.1", True), ("5.0.0", True), ("1.29.2", False), ("", False)],
+)
+def test_compose_version(text, ok):
+    assert compose_version_ok(text) is ok
+
+
+CONFIG = {
+    "services": {
+        "proxy": {"ports": [{"host_ip": "127.0.0.1", "published": "8123", "target": 80}]},
+        "web": {"ports": [{"target": 8000}]},
+        "db": {},
+    }
+}
+
+
+def test_published_ports_from_compose_config():
+    assert published_ports(CONFIG) == [("127.0.0.1", 8123, "proxy")]
+
+
+def test_docker_ps_ports_column():
+    text = "127.0.0.1:8000->80/tcp, 0.0.0.0:8443->443/tcp\n5432/tcp\n:::9000->9000/tcp\n"
+    assert parse_docker_ports(text) == [8000, 8443, 9000]
+
+
+@pytest.fixture
+def taken_port():
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        yield holder.getsockname()[1]
+
+
+def test_a_taken_port_is_detected(taken_port):
+    assert not port_is_free("127.0.0.1", taken_port)
+
+
+def test_a_taken_port_stops_up_with_a_clear_error(taken_port):
+    config = {"services": {"proxy": {"ports": [{"host_ip": "127.0.0.1", "published": taken_port}]}}}
+    with pytest.raises(DjshipError, match=f"port {taken_port} on 127.0.0.1 is already taken"):
+        check_ports(json.dumps(config), ours=[])
+
+
+def test_a_port_held_by_the_project_itself_is_fine(taken_port):
+    config = {"services": {"proxy": {"ports": [{"host_ip": "127.0.0.1", "published": taken_port}]}}}
+    check_ports(json.dumps(config), ours=[taken_port])

@@ -1,0 +1,199 @@
+import json
+import tomllib
+
+import pytest
+import yaml
+
+from djship.envfile import parse_env
+from djship.errors import DjshipError
+from djship.locking import TOOLS
+from djship.scaffold import (
+    DEFAULT_IMAGES,
+    check_target,
+    images_from_environment,
+    new_secret,
+    render_project,
+    validate_name,
+    write_project,
+)
+from tests.unit.conftest import options_for
+
+
+def compose(rendered, path="compose.yaml"):
+    return yaml.safe_load(rendered[path])
+
+
+def test_every_brick_is_named_in_compose_yaml(rendered):
+    services = compose(rendered)["services"]
+    assert set(services) == {"web", "proxy", "db"}
+    assert services["web"]["env_file"] == ".env"
+    assert services["web"]["depends_on"] == {"db": {"condition": "service_healthy"}}
+    assert services["proxy"]["depends_on"] == {"web": {"condition": "service_healthy"}}
+    for service in services.values():
+        assert "healthcheck" in service
+    assert "pg_isready -h 127.0.0.1" in " ".join(services["db"]["healthcheck"]["test"])
+    assert services["db"]["volumes"] == ["db-data:/var/lib/postgresql/data"]
+    assert "db-data" in compose(rendered)["volumes"]
+
+
+def test_compose_yaml_explains_itself_in_comments(rendered):
+    lines = rendered["compose.yaml"].splitlines()
+    assert sum("#" in line for line in lines) >= 10
+
+
+def test_base_images_are_variables_defaulting_to_official_images(rendered):
+    text = rendered["compose.yaml"] + rendered["environments/dev/compose.yaml"]
+    assert "${NGINX_IMAGE:-nginx:1.28-alpine}" in text
+    assert "${POSTGRES_IMAGE:-postgres:17-alpine}" in text
+    assert "${PYTHON_IMAGE:-python:3.13-slim}" in text
+    env = {k: e.value for k, e in parse_env(rendered[".env"]).items()}
+    assert env["PYTHON_IMAGE"] == DEFAULT_IMAGES["python"]
+
+
+@pytest.mark.parametrize("environment", ["dev", "prod"])
+def test_each_environment_has_its_files(rendered, environment):
+    for name in ("compose.yaml", "Dockerfile", "uwsgi.ini", "nginx.conf"):
+        assert f"environments/{environment}/{name}" in rendered
+    override = compose(rendered, f"environments/{environment}/compose.yaml")
+    build = override["services"]["web"]["build"]
+    assert build["dockerfile"] == f"environments/{environment}/Dockerfile"
+
+
+def test_env_selects_the_environment_through_compose_file(rendered):
+    env = {k: e.value for k, e in parse_env(rendered[".env"]).items()}
+    assert env["COMPOSE_FILE"] == "compose.yaml:environments/dev/compose.yaml"
+    assert env["COMPOSE_PROJECT_NAME"] == "shop"
+
+
+def test_env_is_valid_unquoted_and_carries_fresh_secrets(rendered):
+    env = {k: e.value for k, e in parse_env(rendered[".env"]).items()}
+    assert env["DJANGO_SECRET_KEY"].startswith("kkk")
+    assert env["POSTGRES_PASSWORD"] == "dbpass123"
+    assert env["DEV_UID"] == "1234" and env["DEV_GID"] == "2345"
+    assert env["HTTP_PORT"] == "8123"
+
+
+def test_env_example_has_the_same_keys_and_no_secret(rendered):
+    example = parse_env(rendered[".env.example"])
+    real = parse_env(rendered[".env"])
+    assert example.keys() == real.keys()
+    assert "dbpass123" not in rendered[".env.example"]
+    assert "kkkk" not in rendered[".env.example"]
+
+
+def test_env_is_git_ignored_and_docker_ignored(rendered):
+    assert ".env" in rendered[".gitignore"].splitlines()
+    dockerignore = rendered[".dockerignore"].splitlines()
+    assert ".env" in dockerignore and ".git" in dockerignore
+
+
+def test_dev_runs_on_loopback_with_the_source_mounted(rendered):
+    dev = compose(rendered, "environments/dev/compose.yaml")["services"]
+    assert dev["proxy"]["ports"] == ["127.0.0.1:${HTTP_PORT:-8000}:80"]
+    assert ".:/app" in dev["web"]["volumes"]
+    assert dev["web"]["environment"]["DJANGO_DEBUG"] == "1"
+    assert "ports" not in dev["web"] and "ports" not in compose(rendered)["services"]["db"]
+
+
+def test_lock_service_runs_the_lock_tool_only_on_demand(rendered, lock_name):
+    lock = compose(rendered, "environments/dev/compose.yaml")["services"]["lock"]
+    assert lock["profiles"] == ["tools"]
+    assert lock["command"] == ["with-ca-bundle", *TOOLS[lock_name].lock_argv]
+    assert lock["build"]["target"] == "tools"
+
+
+def test_dependencies_come_from_the_chosen_lock_tool_only(rendered, lock_name):
+    tool = TOOLS[lock_name]
+    for other in TOOLS.values():
+        for path in other.files:
+            assert (path in rendered) == (path in tool.files)
+
+
+@pytest.mark.parametrize("environment", ["dev", "prod"])
+def test_dockerfiles_enforce_the_lock(rendered, lock_name, environment):
+    dockerfile = rendered[f"environments/{environment}/Dockerfile"]
+    enforced = {"uv": "uv sync --locked", "pipenv": "pipenv install --deploy"}[lock_name]
+    assert enforced in dockerfile
+    assert "PATH=/opt/venv/bin:$PATH" in dockerfile
+    # Only what the engine on Debian 12 (20.10) understands: no syntax line, no heredoc, no --link.
+    assert "# syntax=" not in dockerfile and "<<" not in dockerfile and "--link" not in dockerfile
+
+
+def test_uv_lock_names_the_project_as_pyproject_does():
+    rendered = render_project(options_for("uv", name="my_shop"))
+    assert tomllib.loads(rendered["pyproject.toml"])["project"]["name"] == "my_shop"
+    packages = tomllib.loads(rendered["uv.lock"])["package"]
+    assert any(p["name"] == "my-shop" and p["source"] == {"virtual": "."} for p in packages)
+
+
+def test_pipfile_lock_is_valid_json_with_django():
+    rendered = render_project(options_for("pipenv"))
+    assert "django" in json.loads(rendered["Pipfile.lock"])["default"]
+
+
+def test_django_package_is_named_after_the_project(rendered):
+    assert "shop/settings.py" in rendered and "shop/wsgi.py" in rendered
+    assert 'DJANGO_SETTINGS_MODULE", "shop.settings"' in rendered["manage.py"]
+    assert "module = shop.wsgi:application" in rendered["environments/dev/uwsgi.ini"]
+
+
+def test_generated_python_compiles(rendered):
+    for path, text in rendered.items():
+        if path.endswith(".py"):
+            compile(text, path, "exec")
+
+
+@pytest.mark.parametrize("name", ["shop", "my_shop2", "a"])
+def test_valid_names(name):
+    validate_name(name)
+
+
+@pytest.mark.parametrize("name", ["Shop", "2shop", "my-shop", "", "class", "django", "x" * 41])
+def test_invalid_names_are_refused(name):
+    with pytest.raises(DjshipError, match="invalid project name"):
+        validate_name(name)
+
+
+def test_secrets_are_long_and_safe_in_env_files():
+    secret = new_secret()
+    assert len(secret) >= 50 and len(set(secret)) >= 5
+    assert not set(secret) & set("\"'$# =")
+
+
+def test_image_variables_from_the_shell_win():
+    images = images_from_environment({"PYTHON_IMAGE": "mirror/python:3.13-slim"})
+    assert images["python"] == "mirror/python:3.13-slim"
+    assert images["nginx"] == DEFAULT_IMAGES["nginx"]
+
+
+def test_write_project_writes_everything_with_modes(tmp_path, rendered):
+    target = tmp_path / "shop"
+    write_project(target, rendered)
+    assert (target / "compose.yaml").read_text() == rendered["compose.yaml"]
+    assert (target / "manage.py").stat().st_mode & 0o111
+    assert (target / ".env").stat().st_mode & 0o777 == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == ["shop"]
+
+
+def test_write_project_accepts_an_empty_directory(tmp_path, rendered):
+    (tmp_path / "shop").mkdir()
+    write_project(tmp_path / "shop", rendered)
+    assert (tmp_path / "shop" / "compose.yaml").exists()
+
+
+def test_a_non_empty_target_is_refused_and_left_alone(tmp_path, rendered):
+    target = tmp_path / "shop"
+    target.mkdir()
+    (target / "mine.txt").write_text("keep me")
+    with pytest.raises(DjshipError, match="not empty"):
+        check_target(target)
+    with pytest.raises(DjshipError):
+        write_project(target, rendered)
+    assert [p.name for p in target.iterdir()] == ["mine.txt"]
+
+
+def test_a_failure_while_writing_leaves_nothing_behind(tmp_path, rendered):
+    broken = dict(rendered) | {"compose.yaml/oops": "x"}  # a file below a file: cannot be written
+    with pytest.raises(OSError):
+        write_project(tmp_path / "shop", broken)
+    assert list(tmp_path.iterdir()) == []
