@@ -1,0 +1,115 @@
+"""End-to-end fixtures: a real Docker engine, local stand-ins for the official images, and
+generated projects that are always taken down (containers, networks, volumes) afterwards.
+
+These tests never skip: when no engine answers they fail, so a green run means they ran.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+STANDINS = REPO / "tests" / "standins" / "build.sh"
+HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "/e2e/" in str(item.fspath):
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="session")
+def engine() -> None:
+    result = subprocess.run(["docker", "info"], capture_output=True, text=True)
+    if result.returncode != 0:
+        pytest.fail(
+            "end-to-end tests need a Docker engine and none answers "
+            f"(run scripts/engine.sh): {result.stderr.strip()[-300:]}"
+        )
+
+
+@pytest.fixture(scope="session")
+def image_env(engine) -> dict[str, str]:
+    """PYTHON_IMAGE, POSTGRES_IMAGE, NGINX_IMAGE of the stand-ins (built once per machine)."""
+    result = subprocess.run(["bash", str(STANDINS)], capture_output=True, text=True)
+    if result.returncode != 0:
+        pytest.fail(f"building the stand-in images failed:\n{result.stderr[-2000:]}")
+    env = dict(line.split("=", 1) for line in result.stdout.split() if "=" in line)
+    if HOST_CA_BUNDLE.exists():  # this machine's TLS-inspecting proxy, for pip/uv/pipenv
+        env["BUILD_CA_BUNDLE"] = str(HOST_CA_BUNDLE)
+    return env
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class GeneratedProject:
+    root: Path
+    name: str
+    env: dict[str, str]
+
+    def djship(self, *args: str, check: bool = True, extra_env: dict[str, str] | None = None,
+               timeout: int = 900) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [sys.executable, "-m", "djship", "--plain", *args],
+            cwd=self.root,
+            env={**os.environ, **self.env, **(extra_env or {})},
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            timeout=timeout,
+        )
+        if check and result.returncode != 0:
+            pytest.fail(f"djship {' '.join(args)} failed ({result.returncode}):\n"
+                        f"{result.stdout[-3000:]}\n{result.stderr[-5000:]}")
+        return result
+
+    def compose(self, *args: str, env_name: str = "dev", check: bool = True,
+                timeout: int = 900) -> subprocess.CompletedProcess[str]:
+        """Plain `docker compose`, as a user without djship would type it."""
+        files = ["-f", "compose.yaml", "-f", f"environments/{env_name}/compose.yaml"]
+        result = subprocess.run(
+            ["docker", "compose", *files, *args], cwd=self.root, capture_output=True, text=True,
+            stdin=subprocess.DEVNULL, timeout=timeout,
+        )
+        if check and result.returncode != 0:
+            pytest.fail(f"docker compose {' '.join(args)} failed:\n{result.stderr[-5000:]}")
+        return result
+
+    def teardown(self) -> None:
+        for env_name in ("prod", "dev"):
+            self.compose("down", "--volumes", "--remove-orphans", "--timeout", "5",
+                         env_name=env_name, check=False)
+
+
+@pytest.fixture
+def new_project(image_env, tmp_path) -> Iterator[Callable[..., GeneratedProject]]:
+    """Create projects with `djship new`; each one is taken down afterwards, even on failure."""
+    created: list[GeneratedProject] = []
+
+    def create(name: str, *args: str) -> GeneratedProject:
+        project = GeneratedProject(tmp_path / name, name, image_env)
+        created.append(project)
+        result = subprocess.run(
+            [sys.executable, "-m", "djship", "--plain", "new", name, *args],
+            cwd=tmp_path, env={**os.environ, **image_env}, capture_output=True, text=True,
+        )
+        assert result.returncode == 0, result.stderr
+        return project
+
+    yield create
+    for project in created:
+        project.teardown()

@@ -1,0 +1,34 @@
+"""Failures on a real engine: one clear message, a non-zero exit, nothing lost."""
+
+from __future__ import annotations
+
+import socket
+
+from tests.e2e.conftest import free_port
+
+
+def assert_clear_failure(result, *fragments):
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    for fragment in fragments:
+        assert fragment in result.stderr, result.stderr
+
+
+def test_a_taken_port_is_reported_before_anything_starts(new_project):
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        project = new_project("e2e_port", "--port", str(port))
+        result = project.djship("up", check=False)
+    assert_clear_failure(result, f"port {port} on 127.0.0.1 is already taken")
+    assert project.compose("ps", "-a", "-q").stdout.strip() == ""
+
+
+def test_a_broken_dockerfile_fails_the_build_clearly(new_project):
+    project = new_project("e2e_broken", "--port", str(free_port()))
+    dockerfile = project.root / "environments" / "dev" / "Dockerfile"
+    dockerfile.write_text(dockerfile.read_text().replace("EXPOSE 8000", "RUN exit 3\nEXPOSE 8000"))
+    result = project.djship("up", "--build", check=False)
+    assert_clear_failure(result, "error: building the images failed")
+    assert project.compose("ps", "-a", "-q").stdout.strip() == ""
