@@ -12,14 +12,16 @@ from pathlib import Path
 import click
 
 from djship import __version__
+from djship.certificate import DEFAULT_HOSTS, self_signed
 from djship.compose import WEB_SERVICE, Compose, for_lock, forwarded_variables, stdin_is_tty
 from djship.console import Output
 from djship.errors import DjshipError
-from djship.health import judge, parse_ps
+from djship.health import judge, parse_ps, services_with_healthcheck
+from djship.hotfix import hotfix_files, install_script, pack
 from djship.locking import TOOLS
 from djship.preflight import check_engine, check_ports, ports_of_project
-from djship.project import DEFAULT_ENVIRONMENT, find_project
-from djship.runner import Command, capture, interactive, last_lines, stream
+from djship.project import DEFAULT_ENVIRONMENT, Project, find_project
+from djship.runner import Command, capture, feed, interactive, last_lines, stream
 from djship.scaffold import (
     ProjectOptions,
     check_target,
@@ -73,10 +75,9 @@ def cli(ctx: click.Context, plain: bool) -> None:
     show_default=True,
     help="Lock tool for the dependencies.",
 )
-@click.option(
-    "--port", default=8000, show_default=True, help="Port the proxy publishes on 127.0.0.1."
-)
-def new(name: str, directory: Path | None, lock_tool: str, port: int) -> None:
+@click.option("--port", default=8000, show_default=True, help="HTTP port the proxy publishes.")
+@click.option("--https-port", default=8443, show_default=True, help="HTTPS port (prod).")
+def new(name: str, directory: Path | None, lock_tool: str, port: int, https_port: int) -> None:
     """Create a new Django project with its container setup."""
     validate_name(name)
     target = (directory or Path.cwd() / name).absolute()
@@ -89,6 +90,7 @@ def new(name: str, directory: Path | None, lock_tool: str, port: int) -> None:
         uid=os.getuid(),
         gid=os.getgid(),
         http_port=port,
+        https_port=https_port,
         images=images_from_environment(dict(os.environ)),
         ca_bundle=os.environ.get("BUILD_CA_BUNDLE", ""),
     )
@@ -106,6 +108,8 @@ def up(environment: str | None, build: bool, timeout: int) -> None:
     """Start the application (detached), wait until it is healthy, print its URL."""
     compose = current_compose(environment)
     out = output()
+    if compose.environment != DEFAULT_ENVIRONMENT:
+        check_tls_files(compose)
     check_engine()
     config = compose_config(compose)
     check_ports(config, ports_of_project(compose.project.name))
@@ -114,7 +118,7 @@ def up(environment: str | None, build: bool, timeout: int) -> None:
         stream(compose.build(), what="building the images")
     out.step(f"Starting {compose.project.name} ({compose.environment})")
     stream(compose.up(), what="starting the containers")
-    wait_until_healthy(compose, set(json.loads(config)["services"]), timeout)
+    wait_until_healthy(compose, json.loads(config), timeout)
     url = proxy_url(compose)
     out.success(f"{compose.project.name} is up ({compose.environment}): {url}")
     click.echo(url)
@@ -131,12 +135,13 @@ def compose_config(compose: Compose) -> str:
     return result.stdout
 
 
-def wait_until_healthy(compose: Compose, expected: set[str], timeout: int) -> None:
+def wait_until_healthy(compose: Compose, config: dict, timeout: int) -> None:
     """Poll the containers until all are healthy; on failure show the broken ones' logs."""
+    expected, checked = set(config["services"]), services_with_healthcheck(config)
     deadline = time.monotonic() + timeout
     with output().status("Waiting for the services to be healthy") as line:
         while True:
-            verdict = judge(parse_ps(capture(compose.ps_json()).stdout), expected)
+            verdict = judge(parse_ps(capture(compose.ps_json()).stdout), expected, checked)
             line.update(f"Waiting for health: {verdict.summary}")
             if verdict.ready:
                 return
@@ -153,11 +158,15 @@ def wait_until_healthy(compose: Compose, expected: set[str], timeout: int) -> No
 
 
 def proxy_url(compose: Compose) -> str:
-    address = capture(compose.port(), check=False).stdout.strip().splitlines()
-    host_port = (
-        address[0] if address else f"127.0.0.1:{compose.project.env.get('HTTP_PORT', '8000')}"
+    """The address the proxy answers on: HTTPS where it terminates TLS, else HTTP."""
+    https = compose.environment != DEFAULT_ENVIRONMENT and (
+        compose.project.env.get("TLS_TERMINATION", "proxy") == "proxy"
     )
-    return f"http://{host_port.replace('0.0.0.0', '127.0.0.1')}/"
+    scheme, port = ("https", 443) if https else ("http", 80)
+    address = capture(compose.port(container_port=port), check=False).stdout.strip().splitlines()
+    if not address:
+        return f"{scheme}://127.0.0.1/"
+    return f"{scheme}://{address[0].replace('0.0.0.0', '127.0.0.1')}/"
 
 
 @cli.command()
@@ -259,6 +268,79 @@ def lock() -> None:
         if changed
         else f"{tool.lock_file} is already up to date."
     )
+
+
+@cli.command()
+@ENV_OPTION
+def reload(environment: str | None) -> None:
+    """Hotfix: ship the current code into the running web container and reload it gracefully.
+
+    uWSGI replaces its workers one by one (chain reload): no request fails. The hotfix lasts
+    until the container is recreated; rebuild (`djship up --build`) to make it permanent.
+    """
+    compose = current_compose(environment)
+    if compose.environment == DEFAULT_ENVIRONMENT:
+        output().success("dev reloads by itself when a .py file changes: nothing to do.")
+        return
+    check_engine()
+    if WEB_SERVICE not in capture(compose.running_services()).stdout.split():
+        raise DjshipError(
+            f"the web service of {compose.environment} is not running",
+            hint=f"Start it with `djship up --env {compose.environment}`.",
+        )
+    files = hotfix_files(compose.project.root)
+    output().step(f"Shipping {len(files)} files to web and reloading its workers one by one")
+    feed(
+        compose.shell_in(WEB_SERVICE, install_script()),
+        pack(compose.project.root, files),
+        what="shipping the hotfix",
+    )
+    output().success("Reload triggered: workers pick up the new code one after the other.")
+
+
+@cli.command()
+@click.option("--host", "hosts", multiple=True, help="Name or IP it is valid for (repeatable).")
+@click.option("--force", is_flag=True, help="Replace an existing pair.")
+def certificate(hosts: tuple[str, ...], force: bool) -> None:
+    """Make a self-signed TLS pair for a local production run (TLS_CERT_FILE, TLS_KEY_FILE)."""
+    project = find_project(Path.cwd())
+    cert_path, key_path = tls_paths(project)
+    if not force and (cert_path.exists() or key_path.exists()):
+        raise DjshipError(
+            f"{cert_path} or {key_path} exists already", hint="Add --force to replace them."
+        )
+    pair = self_signed(hosts or DEFAULT_HOSTS)
+    cert_path.parent.mkdir(parents=True, exist_ok=True)
+    key_path.parent.mkdir(parents=True, exist_ok=True)
+    cert_path.write_bytes(pair.certificate_pem)
+    key_path.write_bytes(pair.key_pem)
+    # Readable by the proxy's root, which holds no DAC capability: a local, throwaway key.
+    key_path.chmod(0o644)
+    output().success(f"Wrote {cert_path} and {key_path} (self-signed, for local runs only).")
+
+
+def tls_paths(project: Project) -> tuple[Path, Path]:
+    """The certificate and key files .env names, relative to the project."""
+    env = project.env
+    cert = env.get("TLS_CERT_FILE") or "./environments/prod/tls/cert.pem"
+    key = env.get("TLS_KEY_FILE") or "./environments/prod/tls/key.pem"
+    return project.root / cert, project.root / key
+
+
+def check_tls_files(compose: Compose) -> None:
+    """Where nginx terminates TLS, its pair must exist (else Docker mounts empty directories)."""
+    if "TLS_CERT_FILE" not in compose.project.env:
+        return
+    if compose.project.env.get("TLS_TERMINATION", "proxy") != "proxy":
+        return
+    missing = [str(path) for path in tls_paths(compose.project) if not path.is_file()]
+    if missing:
+        raise DjshipError(
+            f"TLS_TERMINATION=proxy but {' and '.join(missing)} "
+            + ("are missing" if len(missing) > 1 else "is missing"),
+            hint="Run `djship certificate` for a self-signed pair (local runs), name your own "
+            "pair in .env (TLS_CERT_FILE, TLS_KEY_FILE), or set TLS_TERMINATION=upstream.",
+        )
 
 
 @cli.command()

@@ -75,6 +75,10 @@ class Compose:
             return self.command("exec", *flags, WEB_SERVICE, *manage)
         return self.command("run", "--rm", *flags, WEB_SERVICE, *manage)
 
+    def shell_in(self, service: str, script: str) -> Command:
+        """A shell script run in a service's running container, stdin attached, no TTY."""
+        return self.command("exec", "-T", service, "sh", "-c", script)
+
     def lock(self) -> Command:
         """Refresh the lock file in the `lock` service (tools stage), writing it to the host."""
         return self.command("run", "--rm", "--build", "-T", LOCK_SERVICE)

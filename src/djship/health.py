@@ -22,11 +22,17 @@ class ServiceState:
             return f"exited ({self.exit_code})"
         return self.state
 
-    @property
-    def ready(self) -> bool:
+    def ready(self, has_healthcheck: bool) -> bool:
+        """Running and healthy; without a healthcheck, running is all there is to know.
+
+        A service that has a healthcheck but reports no health has just been (re)started:
+        not ready yet (a crash-looping container looks like that between restarts).
+        """
         if self.state == "exited":
             return self.exit_code == 0  # a one-off job that finished well
-        return self.state == "running" and self.health in ("", "healthy")
+        if self.state != "running":
+            return False
+        return self.health == "healthy" or (not has_healthcheck and self.health == "")
 
     @property
     def failed(self) -> bool:
@@ -35,6 +41,15 @@ class ServiceState:
             or self.state in ("dead", "restarting")
             or self.health == "unhealthy"
         )
+
+
+def services_with_healthcheck(config: dict) -> frozenset[str]:
+    """Services whose Compose configuration declares a healthcheck (not disabled)."""
+    return frozenset(
+        name
+        for name, service in config.get("services", {}).items()
+        if service.get("healthcheck") and not service["healthcheck"].get("disable")
+    )
 
 
 def parse_ps(text: str) -> list[ServiceState]:
@@ -64,12 +79,17 @@ class Verdict:
     summary: str
 
 
-def judge(states: list[ServiceState], expected: set[str]) -> Verdict:
-    """Ready when every expected service is ready; failed names the services that broke."""
+def judge(
+    states: list[ServiceState], expected: set[str], checked: frozenset[str] = frozenset()
+) -> Verdict:
+    """Ready when every expected service is ready; failed names the services that broke.
+
+    `checked` names the services that have a healthcheck.
+    """
     by_service = {s.service: s for s in states}
     missing = sorted(expected - by_service.keys())
     failed = sorted(s.service for s in states if s.service in expected and s.failed)
-    ready = not missing and all(by_service[name].ready for name in expected)
+    ready = not missing and all(by_service[name].ready(name in checked) for name in expected)
     parts = [f"{s.service}: {s.label}" for s in sorted(states, key=lambda s: s.service)]
     parts += [f"{name}: not created" for name in missing]
     return Verdict(ready=ready, failed=failed, summary=", ".join(parts))

@@ -71,6 +71,19 @@ def interactive(command: Command) -> int:
         raise _not_installed(command) from None
 
 
+def feed(command: Command, data: bytes, *, what: str | None = None) -> None:
+    """Run with `data` on stdin (a tar stream, say); raise with the command's words on failure."""
+    try:
+        result = subprocess.run(
+            command.argv, cwd=command.cwd, env=_environ(command), input=data, capture_output=True
+        )
+    except FileNotFoundError:
+        raise _not_installed(command) from None
+    if result.returncode != 0:
+        reason = last_lines(result.stderr.decode(errors="replace"))
+        raise DjshipError(f"{what or f'`{command}`'} failed: {reason}")
+
+
 def last_lines(text: str, count: int = 5) -> str:
     """The end of an error output: where tools put the reason."""
     lines = [line for line in text.strip().splitlines() if line.strip()]

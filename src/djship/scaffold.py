@@ -25,7 +25,11 @@ TEMPLATE_ROOT = files("djship") / "templates" / "project"
 PROJECT_PACKAGE_PLACEHOLDER = "__project__"
 TEMPLATE_SUFFIX = ".j2"
 ENV_EXAMPLE = ".env.example"
-EXECUTABLE_FILES = {"manage.py", "environments/with-ca-bundle.sh"}
+EXECUTABLE_FILES = {
+    "manage.py",
+    "environments/with-ca-bundle.sh",
+    "environments/prod/start-uwsgi.sh",
+}
 
 DEFAULT_IMAGES = {
     "python": "python:3.13-slim",
@@ -50,6 +54,7 @@ class ProjectOptions:
     uid: int = 1000
     gid: int = 1000
     http_port: int = 8000
+    https_port: int = 8443
     environment: str = "dev"
     images: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_IMAGES))
     ca_bundle: str = ""
@@ -129,6 +134,7 @@ def render_project(options: ProjectOptions) -> dict[str, str]:
         "uid": options.uid,
         "gid": options.gid,
         "http_port": options.http_port,
+        "https_port": options.https_port,
         "environment": options.environment,
         "images": options.images,
         "ca_bundle": options.ca_bundle,

@@ -1,6 +1,6 @@
 import json
 
-from djship.health import judge, parse_ps
+from djship.health import judge, parse_ps, services_with_healthcheck
 
 
 def row(service, state="running", health="healthy", code=0):
@@ -22,6 +22,17 @@ def test_ready_when_every_expected_service_is_healthy_or_has_no_check():
     states = parse_ps(lines(row("web"), row("db"), row("proxy", health="")))
     verdict = judge(states, {"web", "db", "proxy"})
     assert verdict.ready and not verdict.failed
+
+
+def test_no_health_reported_by_a_service_with_a_healthcheck_means_just_restarted():
+    states = parse_ps(lines(row("web"), row("proxy", health="")))
+    assert not judge(states, {"web", "proxy"}, frozenset({"web", "proxy"})).ready
+
+
+def test_services_with_healthcheck_from_config():
+    config = {"services": {"web": {"healthcheck": {"test": ["CMD", "true"]}},
+                           "off": {"healthcheck": {"disable": True}}, "db": {}}}
+    assert services_with_healthcheck(config) == {"web"}
 
 
 def test_starting_is_not_ready_yet():

@@ -4,9 +4,12 @@
 set -euo pipefail
 
 if [ "${1:-}" = postgres ] && [ "$(id -u)" = 0 ]; then
-  mkdir -p "$PGDATA"
-  chown -R postgres:postgres "$PGDATA"
+  mkdir -p "$PGDATA" /var/run/postgresql
+  find "$PGDATA" \! -user postgres -exec chown postgres:postgres '{}' +
   chmod 700 "$PGDATA"
+  # As the official image: the socket directory may be a fresh tmpfs owned by root.
+  find /var/run/postgresql \! -user postgres -exec chown postgres:postgres '{}' +
+  chmod 3777 /var/run/postgresql
   exec setpriv --reuid=postgres --regid=postgres --init-groups "$0" "$@"
 fi
 

@@ -1,0 +1,39 @@
+#!/bin/sh
+# Starts uWSGI with a worker count fitted to the CPU this container may really use.
+# uWSGI's %k counts the host's cores and ignores a `cpus:` limit, so the cgroup quota is
+# read here (v2 and v1), falling back to the cores this process may run on (nproc).
+# WEB_MAX_WORKERS, WEB_MIN_WORKERS and WEB_INITIAL_WORKERS in .env override the results.
+set -eu
+
+cpu_limit() { # the CPU quota rounded up, or nothing when there is none
+  if [ -r /sys/fs/cgroup/cpu.max ]; then                 # v2: "<quota> <period>" or "max <period>"
+    read -r quota period </sys/fs/cgroup/cpu.max
+  elif [ -r /sys/fs/cgroup/cpu/cpu.cfs_quota_us ]; then  # v1: quota is -1 when unlimited
+    quota=$(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us)
+    period=$(cat /sys/fs/cgroup/cpu/cpu.cfs_period_us)
+  else
+    return 0
+  fi
+  case "$quota" in max | -1 | "") return 0 ;; esac
+  echo $(((quota + period - 1) / period))
+}
+
+cpus=$(nproc)
+limit=$(cpu_limit)
+if [ -n "$limit" ] && [ "$limit" -lt "$cpus" ]; then cpus=$limit; fi
+
+max=${WEB_MAX_WORKERS:-$((cpus * ${WEB_WORKERS_PER_CPU:-2}))}
+min=${WEB_MIN_WORKERS:-1}
+initial=${WEB_INITIAL_WORKERS:-$cpus}
+# The cheaper subsystem needs floor < ceiling (0 turns it off) and a start in between.
+if [ "$min" -ge "$max" ]; then min=$((max - 1)); fi
+if [ "$initial" -gt "$max" ]; then initial=$max; fi
+if [ "$initial" -lt "$min" ]; then initial=$min; fi
+export WEB_MAX_WORKERS=$max WEB_MIN_WORKERS=$min WEB_INITIAL_WORKERS=$initial
+echo "start-uwsgi: ${cpus} CPU(s) usable; workers ${min}..${max}, ${initial} at start"
+
+# `djship reload` ships code to /srv/hotfix/code (on sys.path) and touches the chain-reload
+# trigger: both must exist before uWSGI starts watching.
+mkdir -p /srv/hotfix/code 2>/dev/null || true
+touch /srv/hotfix/reload 2>/dev/null || true
+exec uwsgi --ini /app/environments/prod/uwsgi.ini
