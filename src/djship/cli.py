@@ -102,7 +102,12 @@ def new(name: str, directory: Path | None, lock_tool: str, port: int, https_port
 
 @cli.command()
 @ENV_OPTION
-@click.option("--build", is_flag=True, help="Rebuild the images first.")
+@click.option(
+    "--build/--no-build",
+    default=True,
+    show_default=True,
+    help="Build the images first (cached layers make it quick; a stale image is never run).",
+)
 @click.option("--timeout", default=300, show_default=True, help="Seconds to wait for health.")
 def up(environment: str | None, build: bool, timeout: int) -> None:
     """Start the application (detached), wait until it is healthy, print its URL."""
@@ -114,7 +119,7 @@ def up(environment: str | None, build: bool, timeout: int) -> None:
     config = compose_config(compose)
     check_ports(config, ports_of_project(compose.project.name))
     if build:
-        out.step("Building images")
+        out.step(f"Building images ({compose.environment})")
         stream(compose.build(), what="building the images")
     out.step(f"Starting {compose.project.name} ({compose.environment})")
     stream(compose.up(), what="starting the containers")

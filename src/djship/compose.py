@@ -39,8 +39,9 @@ class Compose:
         return self.command("build")
 
     def up(self) -> Command:
-        # Detached: djship then waits for health itself, showing progress.
-        return self.command("up", "--detach", "--remove-orphans")
+        # Detached: djship then waits for health itself, showing progress. --no-build: the
+        # build step ran before (or was skipped on purpose).
+        return self.command("up", "--detach", "--no-build", "--remove-orphans")
 
     def ps(self) -> Command:
         return self.command("ps", "--all")

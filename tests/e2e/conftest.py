@@ -61,8 +61,13 @@ class GeneratedProject:
     name: str
     env: dict[str, str]
 
-    def djship(self, *args: str, check: bool = True, extra_env: dict[str, str] | None = None,
-               timeout: int = 900) -> subprocess.CompletedProcess[str]:
+    def djship(
+        self,
+        *args: str,
+        check: bool = True,
+        extra_env: dict[str, str] | None = None,
+        timeout: int = 900,
+    ) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
             [sys.executable, "-m", "djship", "--plain", *args],
             cwd=self.root,
@@ -73,17 +78,24 @@ class GeneratedProject:
             timeout=timeout,
         )
         if check and result.returncode != 0:
-            pytest.fail(f"djship {' '.join(args)} failed ({result.returncode}):\n"
-                        f"{result.stdout[-3000:]}\n{result.stderr[-5000:]}")
+            pytest.fail(
+                f"djship {' '.join(args)} failed ({result.returncode}):\n"
+                f"{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
+            )
         return result
 
-    def compose(self, *args: str, env_name: str = "dev", check: bool = True,
-                timeout: int = 900) -> subprocess.CompletedProcess[str]:
+    def compose(
+        self, *args: str, env_name: str = "dev", check: bool = True, timeout: int = 900
+    ) -> subprocess.CompletedProcess[str]:
         """Plain `docker compose`, as a user without djship would type it."""
         files = ["-f", "compose.yaml", "-f", f"environments/{env_name}/compose.yaml"]
         result = subprocess.run(
-            ["docker", "compose", *files, *args], cwd=self.root, capture_output=True, text=True,
-            stdin=subprocess.DEVNULL, timeout=timeout,
+            ["docker", "compose", *files, *args],
+            cwd=self.root,
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            timeout=timeout,
         )
         if check and result.returncode != 0:
             pytest.fail(f"docker compose {' '.join(args)} failed:\n{result.stderr[-5000:]}")
@@ -91,8 +103,28 @@ class GeneratedProject:
 
     def teardown(self) -> None:
         for env_name in ("prod", "dev"):
-            self.compose("down", "--volumes", "--remove-orphans", "--timeout", "5",
-                         env_name=env_name, check=False)
+            self.compose(
+                "down",
+                "--volumes",
+                "--remove-orphans",
+                "--timeout",
+                "5",
+                env_name=env_name,
+                check=False,
+            )
+
+
+def create_project(base: Path, env: dict[str, str], name: str, *args: str) -> GeneratedProject:
+    """`djship new NAME ARGS` in `base`, as a user would type it."""
+    result = subprocess.run(
+        [sys.executable, "-m", "djship", "--plain", "new", name, *args],
+        cwd=base,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    return GeneratedProject(base / name, name, env)
 
 
 @pytest.fixture
@@ -101,14 +133,10 @@ def new_project(image_env, tmp_path) -> Iterator[Callable[..., GeneratedProject]
     created: list[GeneratedProject] = []
 
     def create(name: str, *args: str) -> GeneratedProject:
-        project = GeneratedProject(tmp_path / name, name, image_env)
-        created.append(project)
-        result = subprocess.run(
-            [sys.executable, "-m", "djship", "--plain", "new", name, *args],
-            cwd=tmp_path, env={**os.environ, **image_env}, capture_output=True, text=True,
-        )
-        assert result.returncode == 0, result.stderr
-        return project
+        # Registered before it exists: a failure half-way is cleaned up too.
+        created.append(GeneratedProject(tmp_path / name, name, image_env))
+        created[-1] = create_project(tmp_path, image_env, name, *args)
+        return created[-1]
 
     yield create
     for project in created:

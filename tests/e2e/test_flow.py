@@ -47,10 +47,14 @@ def container_start(project: GeneratedProject, service: str) -> tuple[str, str]:
 def add_dependency(project: GeneratedProject, lock: str) -> None:
     if lock == "uv":
         path = project.root / "pyproject.toml"
-        text = path.read_text().replace('    "pyuwsgi>=2.0.30",\n', f'    "pyuwsgi>=2.0.30",\n    "{NEW_DEPENDENCY}>=4.9",\n')
+        text = path.read_text().replace(
+            '    "pyuwsgi>=2.0.30",\n', f'    "pyuwsgi>=2.0.30",\n    "{NEW_DEPENDENCY}>=4.9",\n'
+        )
     else:
         path = project.root / "Pipfile"
-        text = path.read_text().replace("[dev-packages]", f'{NEW_DEPENDENCY} = ">=4.9"\n\n[dev-packages]')
+        text = path.read_text().replace(
+            "[dev-packages]", f'{NEW_DEPENDENCY} = ">=4.9"\n\n[dev-packages]'
+        )
     assert NEW_DEPENDENCY in text
     path.write_text(text)
 
@@ -113,20 +117,30 @@ def test_the_whole_development_loop(new_project, lock):
 
     # The next build installs it.
     project.djship("up", "--build")
-    imported = project.djship("manage", "shell", "-c", f"import {NEW_DEPENDENCY}; print('IMPORTED')")
+    imported = project.djship(
+        "manage", "shell", "-c", f"import {NEW_DEPENDENCY}; print('IMPORTED')"
+    )
     assert "IMPORTED" in imported.stdout
 
     # down keeps the data; up again: the superuser is still there.
     project.djship("down")
-    volumes = subprocess.run(["docker", "volume", "ls", "-q"], capture_output=True, text=True).stdout
+    volumes = subprocess.run(
+        ["docker", "volume", "ls", "-q"], capture_output=True, text=True
+    ).stdout
     assert f"e2e_{lock}_db-data" in volumes.split()
     if lock == "uv":
         # Plain Compose, no djship: COMPOSE_FILE in .env picks the dev environment.
-        plain = subprocess.run(["docker", "compose", "up", "--detach", "--wait"], cwd=project.root,
-                               capture_output=True, text=True, timeout=600)
+        plain = subprocess.run(
+            ["docker", "compose", "up", "--detach", "--wait"],
+            cwd=project.root,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert plain.returncode == 0, plain.stderr
-        result = project.compose("exec", "-T", "web", "python", "manage.py", "shell", "-c",
-                                 COUNT_SUPERUSERS)
+        result = project.compose(
+            "exec", "-T", "web", "python", "manage.py", "shell", "-c", COUNT_SUPERUSERS
+        )
     else:
         project.djship("up")
         result = project.djship("manage", "shell", "-c", COUNT_SUPERUSERS)

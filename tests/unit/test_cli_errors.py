@@ -10,7 +10,7 @@ import pytest
 
 GOOD_INFO = 'if [ "$1" = info ]; then echo 20.10.24; exit 0; fi\n'
 FAKE_DOCKERS = {
-    "daemon down": 'echo "Cannot connect to the Docker daemon at unix:///var/run/docker.sock." >&2\n'
+    "daemon down": 'echo "Cannot connect to the Docker daemon at unix:///var/run/d.sock." >&2\n'
     "exit 1\n",
     "no compose": GOOD_INFO + "echo \"docker: 'compose' is not a docker command.\" >&2\nexit 1\n",
     "socket denied": 'echo "permission denied while trying to connect to the Docker daemon" >&2\n'
@@ -61,7 +61,9 @@ def fake_docker_path(tmp_path: Path, script: str) -> str:
 def test_docker_not_installed(project_dir, tmp_path):
     empty = tmp_path / "empty-bin"
     empty.mkdir()
-    assert_one_clear_error(djship("up", cwd=project_dir, path=str(empty)), "Docker is not installed")
+    assert_one_clear_error(
+        djship("up", cwd=project_dir, path=str(empty)), "Docker is not installed"
+    )
 
 
 @pytest.mark.parametrize(
@@ -102,7 +104,9 @@ def test_malformed_env_line_is_named(project_dir):
 
 def test_unknown_environment(project_dir):
     assert_one_clear_error(
-        djship("up", "--env", "staging", cwd=project_dir), "unknown environment 'staging'", "dev, prod"
+        djship("up", "--env", "staging", cwd=project_dir),
+        "unknown environment 'staging'",
+        "dev, prod",
     )
 
 

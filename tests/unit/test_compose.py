@@ -19,7 +19,15 @@ FILES_PROD = ["-f", "compose.yaml", "-f", "environments/prod/compose.yaml"]
 def test_commands_name_the_environment_files_and_run_in_the_project(tmp_path):
     compose = Compose(project(tmp_path), "prod")
     command = compose.up()
-    assert command.argv == ["docker", "compose", *FILES_PROD, "up", "--detach", "--remove-orphans"]
+    assert command.argv == [
+        "docker",
+        "compose",
+        *FILES_PROD,
+        "up",
+        "--detach",
+        "--no-build",
+        "--remove-orphans",
+    ]
     assert command.cwd == tmp_path
 
 
@@ -46,14 +54,19 @@ def test_manage_runs_a_one_off_container_otherwise_without_tty_when_piped(tmp_pa
 
 def test_manage_forwards_variables_by_name_never_by_value(tmp_path):
     compose = Compose(project(tmp_path), "prod")
-    argv = compose.manage(("createsuperuser", "--noinput"), True, False, ("DJANGO_SUPERUSER_PASSWORD",)).argv
-    assert ["-e", "DJANGO_SUPERUSER_PASSWORD"] == argv[argv.index("-e") : argv.index("-e") + 2]
+    argv = compose.manage(
+        ("createsuperuser", "--noinput"), True, False, ("DJANGO_SUPERUSER_PASSWORD",)
+    ).argv
+    assert argv[argv.index("-e") : argv.index("-e") + 2] == ["-e", "DJANGO_SUPERUSER_PASSWORD"]
     assert not any("=" in arg for arg in argv)
 
 
 def test_forwarded_variables_are_the_createsuperuser_ones():
     environ = {"DJANGO_SUPERUSER_PASSWORD": "x", "DJANGO_SUPERUSER_USERNAME": "a", "HOME": "/root"}
-    assert forwarded_variables(environ) == ("DJANGO_SUPERUSER_PASSWORD", "DJANGO_SUPERUSER_USERNAME")
+    assert forwarded_variables(environ) == (
+        "DJANGO_SUPERUSER_PASSWORD",
+        "DJANGO_SUPERUSER_USERNAME",
+    )
 
 
 def test_lock_always_uses_the_dev_files_and_rebuilds_the_tools_stage(tmp_path):

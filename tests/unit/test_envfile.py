@@ -10,7 +10,12 @@ def values(text: str) -> dict[str, str]:
 
 def test_reads_keys_values_comments_and_blank_lines():
     text = "# comment\n\nA=1\nB=two words\nEMPTY=\nURL=postgres://u:p@db/x?a=b\n"
-    assert values(text) == {"A": "1", "B": "two words", "EMPTY": "", "URL": "postgres://u:p@db/x?a=b"}
+    assert values(text) == {
+        "A": "1",
+        "B": "two words",
+        "EMPTY": "",
+        "URL": "postgres://u:p@db/x?a=b",
+    }
 
 
 def test_inline_comment_after_whitespace_is_dropped_like_compose_does():

@@ -30,8 +30,13 @@ def test_no_health_reported_by_a_service_with_a_healthcheck_means_just_restarted
 
 
 def test_services_with_healthcheck_from_config():
-    config = {"services": {"web": {"healthcheck": {"test": ["CMD", "true"]}},
-                           "off": {"healthcheck": {"disable": True}}, "db": {}}}
+    config = {
+        "services": {
+            "web": {"healthcheck": {"test": ["CMD", "true"]}},
+            "off": {"healthcheck": {"disable": True}},
+            "db": {},
+        }
+    }
     assert services_with_healthcheck(config) == {"web"}
 
 

@@ -15,7 +15,13 @@ from djship.preflight import (
 
 @pytest.mark.parametrize(
     ("text", "ok"),
-    [("2.40.3", True), ("v2.29.1-desktop.1", True), ("5.0.0", True), ("1.29.2", False), ("", False)],
+    [
+        ("2.40.3", True),
+        ("v2.29.1-desktop.1", True),
+        ("5.0.0", True),
+        ("1.29.2", False),
+        ("", False),
+    ],
 )
 def test_compose_version(text, ok):
     assert compose_version_ok(text) is ok

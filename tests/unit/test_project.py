@@ -25,7 +25,9 @@ def test_environments_and_the_default_one(tmp_path):
 
 
 def test_an_unknown_environment_lists_the_known_ones(tmp_path):
-    with pytest.raises(DjshipError, match="unknown environment 'staging'; this project has: dev, prod"):
+    with pytest.raises(
+        DjshipError, match="unknown environment 'staging'; this project has: dev, prod"
+    ):
         project(tmp_path).resolve_environment("staging")
 
 

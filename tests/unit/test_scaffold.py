@@ -50,9 +50,22 @@ def test_base_images_are_variables_defaulting_to_official_images(rendered):
     assert env["PYTHON_IMAGE"] == DEFAULT_IMAGES["python"]
 
 
+ENVIRONMENT_FILES = {
+    "dev": ("compose.yaml", "Dockerfile", "uwsgi.ini", "nginx.conf"),
+    "prod": (
+        "compose.yaml",
+        "Dockerfile",
+        "uwsgi.ini",
+        "start-uwsgi.sh",
+        "nginx-tls-proxy.conf",
+        "nginx-tls-upstream.conf",
+    ),
+}
+
+
 @pytest.mark.parametrize("environment", ["dev", "prod"])
 def test_each_environment_has_its_files(rendered, environment):
-    for name in ("compose.yaml", "Dockerfile", "uwsgi.ini", "nginx.conf"):
+    for name in ENVIRONMENT_FILES[environment]:
         assert f"environments/{environment}/{name}" in rendered
     override = compose(rendered, f"environments/{environment}/compose.yaml")
     build = override["services"]["web"]["build"]

@@ -30,7 +30,7 @@ if [ "$min" -ge "$max" ]; then min=$((max - 1)); fi
 if [ "$initial" -gt "$max" ]; then initial=$max; fi
 if [ "$initial" -lt "$min" ]; then initial=$min; fi
 export WEB_MAX_WORKERS=$max WEB_MIN_WORKERS=$min WEB_INITIAL_WORKERS=$initial
-echo "start-uwsgi: ${cpus} CPU(s) usable; workers ${min}..${max}, ${initial} at start"
+echo "start-uwsgi: ${cpus} CPU(s) usable; workers ${min}..${max}, ${initial} at start" >&2
 
 # `djship reload` ships code to /srv/hotfix/code (on sys.path) and touches the chain-reload
 # trigger: both must exist before uWSGI starts watching.

@@ -1,0 +1,433 @@
+"""The production stack on a real engine: static files, TLS, headers, logs, hardening, a real
+browser, and uWSGI under load and faults. One prod project is built for the whole module."""
+
+from __future__ import annotations
+
+import json
+import socket
+import ssl
+import struct
+import subprocess
+import threading
+import time
+import uuid
+import zlib
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+import urllib3
+
+from tests.e2e.conftest import GeneratedProject, create_project, free_port
+from tests.e2e.load import Load
+
+urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+PROD = ("--env", "prod")
+
+SLOW_VIEW = '''
+
+def slow(request):
+    """Test helper: answers after ?seconds= (the drain test keeps one request in flight)."""
+    import time
+
+    time.sleep(float(request.GET.get("seconds", "3")))
+    return HttpResponse("slow done", content_type="text/plain")
+'''
+
+
+def png_1x1() -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    pixels = zlib.compress(b"\x00\x0c\x4b\x33")
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )
+
+
+EXTRA_STATIC = {
+    "app.js": b"document.documentElement.dataset.js = 'loaded';\n",
+    "font.woff2": b"wOF2" + bytes(range(64)),
+    "data.json": b'{"ok": true}\n',
+    "pixel.png": png_1x1(),
+}
+EXPECTED_TYPES = {
+    "style.css": ("text/css",),
+    "app.js": ("text/javascript", "application/javascript"),
+    "logo.svg": ("image/svg+xml",),
+    "font.woff2": ("font/woff2",),
+    "data.json": ("application/json",),
+    "pixel.png": ("image/png",),
+}
+
+
+def customise(project: GeneratedProject) -> None:
+    """What a developer adds: a few static files of every kind and a slow view."""
+    static = project.root / "welcome" / "static" / "welcome"
+    for name, content in EXTRA_STATIC.items():
+        (static / name).write_bytes(content)
+    views = project.root / "welcome" / "views.py"
+    views.write_text(
+        views.read_text().replace(
+            "from django.http import HttpRequest, HttpResponse",
+            "from django.http import HttpRequest, HttpResponse",
+        )
+        + SLOW_VIEW
+    )
+    urls = project.root / "welcome" / "urls.py"
+    urls.write_text(
+        urls.read_text().replace(
+            'path("", views.index, name="index"),',
+            'path("", views.index, name="index"),\n    path("slow/", views.slow, name="slow"),',
+        )
+    )
+
+
+@pytest.fixture(scope="module")
+def prod(image_env, tmp_path_factory):
+    base = tmp_path_factory.mktemp("prod")
+    http_port, https_port = free_port(), free_port()
+    project = GeneratedProject(base / "e2e_prod", "e2e_prod", image_env)
+    try:
+        project = create_project(
+            base, image_env, "e2e_prod", "--port", str(http_port), "--https-port", str(https_port)
+        )
+        customise(project)
+        project.djship("certificate")
+        up = project.djship(*("up", *PROD))
+        project.url = up.stdout.strip().splitlines()[-1]
+        project.http_url = f"http://127.0.0.1:{http_port}/"
+        assert project.url == f"https://127.0.0.1:{https_port}/"
+        project.djship("manage", *PROD, "migrate")
+        yield project
+    finally:
+        project.teardown()
+
+
+def get(url: str, **kwargs) -> requests.Response:
+    return requests.get(url, timeout=15, verify=False, **kwargs)
+
+
+def prod_compose(project: GeneratedProject, *args: str, check: bool = True):
+    return project.compose(*args, env_name="prod", check=check)
+
+
+def container_id(project: GeneratedProject, service: str) -> str:
+    return prod_compose(project, "ps", "-q", service).stdout.strip()
+
+
+def web_stdout(project: GeneratedProject) -> list[str]:
+    result = subprocess.run(
+        ["docker", "logs", container_id(project, "web")], capture_output=True, text=True
+    )
+    return [line for line in result.stdout.splitlines() if line.strip()]
+
+
+def uwsgi_processes(project: GeneratedProject) -> list[tuple[int, int]]:
+    """(pid, ppid) on the host of every uWSGI process of the web container."""
+    top = subprocess.run(
+        ["docker", "top", container_id(project, "web"), "-eo", "pid,ppid,args"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()[1:]
+    rows = [line.split(None, 2) for line in top]
+    return [(int(pid), int(ppid)) for pid, ppid, args in rows if "uwsgi" in args]
+
+
+def workers(project: GeneratedProject) -> list[int]:
+    processes = uwsgi_processes(project)
+    pids = {pid for pid, _ in processes}
+    master = [pid for pid, ppid in processes if ppid not in pids]
+    return sorted(pid for pid, ppid in processes if ppid in master)
+
+
+def manifest(project: GeneratedProject) -> dict[str, str]:
+    return get(project.url + "static/staticfiles.json").json()["paths"]
+
+
+# --- static files ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_TYPES))
+def test_static_files_have_their_type_and_cache_headers(prod, name):
+    hashed = manifest(prod)[f"welcome/{name}"]
+    response = get(prod.url + "static/" + hashed)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].split(";")[0] in EXPECTED_TYPES[name]
+    assert "max-age=31536000" in response.headers["Cache-Control"]
+    assert "immutable" in response.headers["Cache-Control"]
+    assert "Expires" in response.headers
+    if name in EXTRA_STATIC:
+        assert response.content == EXTRA_STATIC[name]
+    plain = get(prod.url + f"static/welcome/{name}")
+    assert plain.status_code == 200
+    assert plain.headers["Cache-Control"] == "public, no-cache"
+
+
+def test_a_missing_static_file_is_a_404_not_a_500(prod):
+    response = get(prod.url + "static/welcome/missing.css")
+    assert response.status_code == 404
+    assert "immutable" not in response.headers.get("Cache-Control", "")
+
+
+# --- TLS, proxy headers, security headers ------------------------------------------------
+
+
+def test_http_redirects_to_https_and_https_carries_hsts(prod):
+    redirect = requests.get(prod.http_url, allow_redirects=False, timeout=10)
+    assert redirect.status_code == 301
+    assert redirect.headers["Location"].startswith("https://")
+    page = get(prod.url)
+    assert page.status_code == 200
+    assert "max-age=31536000" in page.headers["Strict-Transport-Security"]
+    assert page.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_the_proxy_overwrites_forwarded_headers(prod):
+    probe = uuid.uuid4().hex
+    spoofed = {
+        "X-Forwarded-For": "6.6.6.6",
+        "X-Forwarded-Proto": "http",
+        "X-Forwarded-SSL": "off",
+        "X-Request-ID": "spoofed",
+    }
+    response = get(prod.url + f"?probe={probe}", headers=spoofed, allow_redirects=False)
+    # X-Forwarded-Proto: http reaching Django would have made it redirect to HTTPS.
+    assert response.status_code == 200
+    line = next(json.loads(line) for line in web_stdout(prod) if probe in line)
+    assert line["client"] != "6.6.6.6" and line["request_id"] != "spoofed"
+    assert len(line["request_id"]) == 32
+
+
+def raw_get(url: str, target: str) -> int:
+    """GET with the request target sent as is (HTTP libraries would percent-encode a quote)."""
+    parts = urlsplit(url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as raw:
+        context = ssl.create_default_context()
+        context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+        with context.wrap_socket(raw, server_hostname=parts.hostname) as tls:
+            tls.sendall(
+                f"GET {target} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+                "Connection: close\r\n\r\n".encode()
+            )
+            return int(tls.recv(64).split()[1])
+
+
+def test_request_logs_are_one_json_object_per_line_even_with_quotes(prod):
+    probe = uuid.uuid4().hex
+    assert raw_get(prod.url, f"/?probe={probe}") == 200
+    assert raw_get(prod.url, f'/static/welcome/style.css?q="{probe}') == 400
+    assert raw_get(prod.url, f'/a"{probe}\\x') == 400
+    time.sleep(1)
+    lines = web_stdout(prod)
+    parsed = [json.loads(line) for line in lines]  # every stdout line is valid JSON
+    assert any(probe in entry.get("uri", "") and entry["status"] == 200 for entry in parsed)
+    refused = [e for e in parsed if "400 Bad Request: invalid character" in e.get("message", "")]
+    assert len(refused) >= 2
+    requests_logged = [entry for entry in parsed if entry.get("log") == "request"]
+    fields = {"method", "uri", "status", "duration_ms", "client", "request_id"}
+    assert requests_logged and all(fields <= entry.keys() for entry in requests_logged)
+    assert any(entry.get("log") == "uwsgi" for entry in parsed)  # uWSGI's own lines, wrapped
+
+
+# --- the image and the containers ---------------------------------------------------------
+
+
+def test_containers_are_locked_down(prod):
+    web = container_id(prod, "web")
+    script = (
+        "id -u; (touch /probe 2>/dev/null && echo writable) || echo read-only; "
+        "grep NoNewPrivs /proc/1/status; grep CapEff /proc/1/status; "
+        "command -v gcc cc make || echo no-compiler"
+    )
+    out = subprocess.run(
+        ["docker", "exec", web, "sh", "-c", script], capture_output=True, text=True, check=True
+    ).stdout
+    uid, rootfs, nonewprivs, capeff, compiler = out.strip().splitlines()
+    assert uid != "0" and rootfs == "read-only"
+    assert nonewprivs.split() == ["NoNewPrivs:", "1"]
+    assert capeff.split()[1] == "0000000000000000"
+    assert compiler == "no-compiler"
+
+
+def test_no_secret_or_env_file_in_the_image(prod):
+    image = "e2e_prod-web:prod"
+    assert (
+        subprocess.run(
+            [
+                "docker",
+                "run",
+                "--rm",
+                "--entrypoint",
+                "sh",
+                image,
+                "-c",
+                "test ! -e /app/.env && test ! -e /app/.git",
+            ]
+        ).returncode
+        == 0
+    )
+    secret = dict(
+        line.split("=", 1)
+        for line in (prod.root / ".env").read_text().splitlines()
+        if "=" in line and not line.startswith("#")
+    )["DJANGO_SECRET_KEY"]
+    history = subprocess.run(
+        ["docker", "history", "--no-trunc", image], capture_output=True, text=True, check=True
+    ).stdout
+    config = subprocess.run(
+        ["docker", "image", "inspect", image], capture_output=True, text=True, check=True
+    ).stdout
+    assert secret not in history and secret not in config
+    assert (
+        "lock-tool"
+        not in subprocess.run(
+            ["docker", "run", "--rm", "--entrypoint", "ls", image, "/opt"],
+            capture_output=True,
+            text=True,
+        ).stdout
+    )
+
+
+def test_only_the_proxy_publishes_ports(prod):
+    for service, published in (("proxy", True), ("web", False), ("db", False)):
+        ports = subprocess.run(
+            ["docker", "port", container_id(prod, service)], capture_output=True, text=True
+        ).stdout.strip()
+        assert bool(ports) is published, (service, ports)
+
+
+def test_django_deploy_checks_pass(prod):
+    result = prod.djship("manage", *PROD, "check", "--deploy", "--fail-level", "WARNING")
+    assert "no issues" in result.stdout + result.stderr
+
+
+# --- a real browser -----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--ignore-certificate-errors",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+    ):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=options, service=Service("/usr/bin/chromedriver"))
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def console_errors(driver) -> list[str]:
+    return [entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+
+
+def test_a_browser_gets_styled_pages_without_console_errors(prod, browser):
+    browser.get(prod.url)
+    color = browser.execute_script(
+        "return getComputedStyle(document.getElementById('headline')).color"
+    )
+    assert color == "rgb(12, 75, 51)"  # #0c4b33 from welcome/style.css
+    assert browser.execute_script("return document.querySelector('img.logo').naturalWidth") > 0
+    assert console_errors(browser) == []
+    browser.get(prod.url + "admin/login/")
+    primary = browser.execute_script(
+        "return getComputedStyle(document.documentElement).getPropertyValue('--primary')"
+    )
+    assert primary.strip()  # the admin's stylesheet is applied
+    assert console_errors(browser) == []
+
+
+# --- uWSGI under load and faults ----------------------------------------------------------
+
+
+def test_a_killed_worker_is_respawned_and_only_its_request_fails(prod):
+    before = workers(prod)
+    assert before
+    with Load(prod.url) as load:
+        time.sleep(3)
+        subprocess.run(["kill", "-9", str(before[0])], check=True)
+        time.sleep(4)
+    assert load.ok > 50
+    assert load.failed <= 1, load.outcomes
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and len(workers(prod)) < len(before):
+        time.sleep(0.5)
+    after = workers(prod)
+    assert len(after) >= len(before) and before[0] not in after
+
+
+def test_a_hotfix_reload_under_load_fails_no_request(prod):
+    views = prod.root / "welcome" / "views.py"
+    views.write_text(views.read_text().replace("is up and running", "was hotfixed"))
+    with Load(prod.url) as load:
+        time.sleep(2)
+        prod.djship("reload", *PROD)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and "was hotfixed" not in get(prod.url).text:
+            time.sleep(0.5)
+        time.sleep(2)
+    assert "was hotfixed" in get(prod.url).text
+    assert load.ok > 50
+    assert load.failed == 0, load.outcomes
+
+
+def test_worker_count_follows_the_cpu_limit(prod):
+    def restart_web_with(cpus: str) -> list[int]:
+        env = prod.root / ".env"
+        env.write_text(
+            "\n".join(
+                line if not line.startswith("WEB_CPUS=") else f"WEB_CPUS={cpus}"
+                for line in env.read_text().splitlines()
+            )
+            + "\n"
+        )
+        prod.djship("up", *PROD)
+        time.sleep(2)
+        return workers(prod)
+
+    assert len(restart_web_with("1")) == 1
+    logs = subprocess.run(
+        ["docker", "logs", container_id(prod, "web")], capture_output=True, text=True
+    ).stderr
+    assert "start-uwsgi: 1 CPU(s) usable; workers 1..2, 1 at start" in logs
+    assert len(restart_web_with("2")) == 2
+
+
+def test_docker_stop_lets_in_flight_requests_finish(prod):
+    result: dict[str, object] = {}
+
+    def slow_request() -> None:
+        try:
+            response = get(prod.url + "slow/?seconds=4")
+            result["status"], result["body"] = response.status_code, response.text
+        except requests.RequestException as error:
+            result["error"] = repr(error)
+
+    request = threading.Thread(target=slow_request)
+    request.start()
+    time.sleep(1.5)
+    started = time.monotonic()
+    prod_compose(prod, "stop", "web")
+    stopped_after = time.monotonic() - started
+    request.join(timeout=30)
+    assert result.get("status") == 200 and result.get("body") == "slow done", result
+    assert stopped_after < 60  # drained, not killed at the grace period's end
+    prod.djship("up", *PROD)
