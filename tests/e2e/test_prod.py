@@ -411,6 +411,38 @@ def test_worker_count_follows_the_cpu_limit(prod):
     assert len(restart_web_with("2")) == 2
 
 
+def test_a_full_reload_reexecutes_the_venv_python(prod):
+    """SIGHUP re-executes uWSGI: with pyuwsgi in a venv this needs binary-path (known trap)."""
+    web = container_id(prod, "web")
+    subprocess.run(["docker", "kill", "-s", "HUP", web], check=True, capture_output=True)
+    time.sleep(3)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and get(prod.url).status_code != 200:
+        time.sleep(0.5)
+    assert get(prod.url).status_code == 200
+    logs = subprocess.run(["docker", "logs", web], capture_output=True, text=True).stdout
+    assert "No module named" not in logs
+    assert "gracefully (RE)spawned uWSGI master process" in logs
+
+
+def test_tls_can_be_handed_to_an_upstream_balancer(prod):
+    env = prod.root / ".env"
+    original = env.read_text()
+    env.write_text(original.replace("TLS_TERMINATION=proxy", "TLS_TERMINATION=upstream"))
+    try:
+        prod.djship("up", *PROD)
+        behind_balancer = requests.get(
+            prod.http_url, headers={"X-Forwarded-Proto": "https"}, allow_redirects=False, timeout=10
+        )
+        assert behind_balancer.status_code == 200
+        assert "Strict-Transport-Security" in behind_balancer.headers
+        direct = requests.get(prod.http_url, allow_redirects=False, timeout=10)
+        assert direct.status_code == 301  # Django's SSL redirect: the client used plain HTTP
+    finally:
+        env.write_text(original)
+        prod.djship("up", *PROD)
+
+
 def test_docker_stop_lets_in_flight_requests_finish(prod):
     result: dict[str, object] = {}
 
