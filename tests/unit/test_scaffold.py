@@ -1,5 +1,9 @@
 import json
+import shutil
+import subprocess
+import sys
 import tomllib
+from pathlib import Path
 
 import pytest
 import yaml
@@ -210,3 +214,23 @@ def test_a_failure_while_writing_leaves_nothing_behind(tmp_path, rendered):
     with pytest.raises(OSError):
         write_project(tmp_path / "shop", broken)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("environment", ["dev", "prod"])
+def test_dockerfiles_pass_hadolint(rendered, environment, tmp_path):
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text(rendered[f"environments/{environment}/Dockerfile"])
+    hadolint = shutil.which("hadolint") or str(Path(sys.executable).parent / "hadolint")
+    result = subprocess.run(
+        [hadolint, "--no-color", str(dockerfile)], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_prod_image_runs_as_a_numeric_non_root_user(rendered):
+    users = [
+        line
+        for line in rendered["environments/prod/Dockerfile"].splitlines()
+        if line.startswith("USER ")
+    ]
+    assert users == ["USER 10001:10001"]

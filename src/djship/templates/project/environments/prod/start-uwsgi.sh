@@ -4,13 +4,14 @@
 # read here (v2 and v1), falling back to the cores this process may run on (nproc).
 # WEB_MAX_WORKERS, WEB_MIN_WORKERS and WEB_INITIAL_WORKERS in .env override the results.
 set -eu
+cgroup=${CGROUP_ROOT:-/sys/fs/cgroup}
 
 cpu_limit() { # the CPU quota rounded up, or nothing when there is none
-  if [ -r /sys/fs/cgroup/cpu.max ]; then                 # v2: "<quota> <period>" or "max <period>"
-    read -r quota period </sys/fs/cgroup/cpu.max
-  elif [ -r /sys/fs/cgroup/cpu/cpu.cfs_quota_us ]; then  # v1: quota is -1 when unlimited
-    quota=$(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us)
-    period=$(cat /sys/fs/cgroup/cpu/cpu.cfs_period_us)
+  if [ -r "$cgroup/cpu.max" ]; then                      # v2: "<quota> <period>" or "max <period>"
+    read -r quota period <"$cgroup/cpu.max"
+  elif [ -r "$cgroup/cpu/cpu.cfs_quota_us" ]; then       # v1: quota is -1 when unlimited
+    quota=$(cat "$cgroup/cpu/cpu.cfs_quota_us")
+    period=$(cat "$cgroup/cpu/cpu.cfs_period_us")
   else
     return 0
   fi

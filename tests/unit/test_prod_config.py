@@ -1,0 +1,135 @@
+"""The production configuration a new project gets, read as a reviewer would read it."""
+
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from djship.scaffold import render_project
+from tests.unit.conftest import options_for
+
+
+@pytest.fixture(scope="module")
+def files() -> dict[str, str]:
+    return render_project(options_for("uv"))
+
+
+def uwsgi_options(text: str) -> dict[str, list[str]]:
+    options: dict[str, list[str]] = {}
+    for line in text.splitlines():
+        if "=" in line and not line.lstrip().startswith((";", "[")):
+            key, value = line.split("=", 1)
+            options.setdefault(key.strip(), []).append(value.strip())
+    return options
+
+
+def test_every_uwsgi_option_says_why(files):
+    lines = files["environments/prod/uwsgi.ini"].splitlines()
+    for index, line in enumerate(lines):
+        key = line.split("=", 1)[0].strip()
+        if "=" in line and not line.startswith(";") and not key.startswith("route"):
+            previous = lines[index - 1]
+            assert previous.startswith(";") or "=" in previous, f"no reason above {line!r}"
+
+
+def test_uwsgi_does_what_the_write_up_asks(files):
+    options = uwsgi_options(files["environments/prod/uwsgi.ini"])
+    assert options["http-socket"] == [":8000"]
+    for flag in ("master", "need-app", "strict", "vacuum", "lazy-apps"):
+        assert options[flag] == ["true"], flag
+    assert options["cheaper-algo"] == ["busyness"]
+    assert options["processes"] == ["$(WEB_MAX_WORKERS)"]
+    assert options["cheaper"] == ["$(WEB_MIN_WORKERS)"]
+    assert options["hook-master-start"] == ["unix_signal:15 gracefully_kill_them_all"]
+    assert "die-on-term" not in options  # it would cut in-flight requests on SIGTERM
+    assert options["binary-path"] == ["/opt/venv/bin/python"]
+    assert options["touch-chain-reload"] == ["/srv/hotfix/reload"]
+    assert options["static-map"] == ["/static=/app/public/static"]
+    assert int(options["offload-threads"][0]) >= 1
+    assert int(options["harakiri"][0]) > 0 and int(options["max-requests-delta"][0]) > 0
+    assert int(options["buffer-size"][0]) >= 16384
+    assert 0 < int(options["max-fd"][0]) <= 65536
+
+
+def test_prod_compose_is_hardened(files):
+    prod = yaml.safe_load(files["environments/prod/compose.yaml"])
+    services = prod["services"]
+    harakiri = int(uwsgi_options(files["environments/prod/uwsgi.ini"])["harakiri"][0])
+    for name in ("web", "proxy", "db"):
+        service = services[name]
+        assert service["restart"] == "unless-stopped"
+        assert service["read_only"] is True
+        assert service["cap_drop"] == ["ALL"]
+        assert "no-new-privileges:true" in service["security_opt"]
+        assert service["logging"]["options"]["max-size"]
+        assert service["deploy"]["resources"]["limits"]["memory"]
+    assert "cap_add" not in services["web"]
+    assert int(services["web"]["stop_grace_period"].rstrip("s")) > harakiri
+    assert [name for name, s in services.items() if "ports" in s] == ["proxy"]
+
+
+@pytest.mark.parametrize("mode", ["proxy", "upstream"])
+def test_the_proxy_overwrites_what_the_app_trusts(files, mode):
+    conf = files[f"environments/prod/nginx-tls-{mode}.conf"]
+    assert "proxy_set_header X-Forwarded-For $remote_addr;" in conf
+    assert 'proxy_set_header X-Forwarded-SSL "";' in conf
+    assert "proxy_set_header X-Request-ID $request_id;" in conf
+    expected = "https" if mode == "proxy" else "$client_scheme"
+    assert f"proxy_set_header X-Forwarded-Proto {expected};" in conf
+
+
+def test_tls_at_the_proxy_redirects_plain_http(files):
+    conf = files["environments/prod/nginx-tls-proxy.conf"]
+    assert "return 301 https://$host$request_uri;" in conf
+    assert "listen 443 ssl;" in conf
+
+
+@pytest.fixture
+def start_script(files, tmp_path) -> Path:
+    script = tmp_path / "start-uwsgi.sh"
+    script.write_text(files["environments/prod/start-uwsgi.sh"])
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "nproc").write_text("#!/bin/sh\necho 8\n")
+    (bin_dir / "uwsgi").write_text(
+        '#!/bin/sh\necho "$WEB_MIN_WORKERS $WEB_MAX_WORKERS $WEB_INITIAL_WORKERS"\n'
+    )
+    for tool in bin_dir.iterdir():
+        tool.chmod(0o755)
+    return script
+
+
+def run_start(script: Path, cgroup: dict[str, str], **env: str) -> str:
+    root = script.parent / "cgroup"
+    for name, content in cgroup.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(content)
+    result = subprocess.run(
+        ["sh", str(script)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PATH": f"{script.parent / 'bin'}:/usr/bin:/bin", "CGROUP_ROOT": str(root), **env},
+    )
+    return result.stdout.strip()
+
+
+@pytest.mark.parametrize(
+    ("cgroup", "expected"),
+    [
+        ({"cpu.max": "max 100000\n"}, "1 16 8"),  # v2, no limit: 8 cores
+        ({"cpu.max": "150000 100000\n"}, "1 4 2"),  # v2, 1.5 CPUs -> 2
+        ({"cpu.max": "100000 100000\n"}, "1 2 1"),  # v2, 1 CPU
+        ({"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"}, "1 16 8"),
+        ({"cpu/cpu.cfs_quota_us": "50000\n", "cpu/cpu.cfs_period_us": "100000\n"}, "1 2 1"),
+        ({}, "1 16 8"),  # no cgroup files
+    ],
+)
+def test_workers_follow_the_cgroup_cpu_limit(start_script, cgroup, expected):
+    assert run_start(start_script, cgroup) == expected
+
+
+def test_env_overrides_and_clamps(start_script):
+    assert run_start(start_script, {}, WEB_MAX_WORKERS="3", WEB_MIN_WORKERS="5") == "2 3 3"
+    assert run_start(start_script, {}, WEB_MAX_WORKERS="1") == "0 1 1"
