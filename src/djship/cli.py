@@ -15,10 +15,12 @@ from djship import __version__
 from djship.certificate import DEFAULT_HOSTS, self_signed
 from djship.compose import WEB_SERVICE, Compose, for_lock, forwarded_variables, stdin_is_tty
 from djship.console import Output
+from djship.deps import project_report, report_as_data, unknown_hint
 from djship.errors import DjshipError
 from djship.health import judge, parse_ps, services_with_healthcheck
 from djship.hotfix import hotfix_files, install_script, pack
 from djship.locking import TOOLS
+from djship.platforms import ARCHITECTURES, TARGETS, target_for
 from djship.preflight import check_engine, check_ports, ports_of_project
 from djship.project import DEFAULT_ENVIRONMENT, Project, find_project
 from djship.runner import Command, capture, feed, interactive, last_lines, stream
@@ -346,6 +348,60 @@ def check_tls_files(compose: Compose) -> None:
             hint="Run `djship certificate` for a self-signed pair (local runs), name your own "
             "pair in .env (TLS_CERT_FILE, TLS_KEY_FILE), or set TLS_TERMINATION=upstream.",
         )
+
+
+@cli.command()
+@click.option(
+    "--base", type=click.Choice(sorted(TARGETS)), help="Image family (default: the project's)."
+)
+@click.option("--arch", type=click.Choice(ARCHITECTURES), default="x86_64", show_default=True)
+@click.option("--offline", is_flag=True, help="Use only the index cache, never the network.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output on stdout.")
+def deps(base: str | None, arch: str, offline: bool, as_json: bool) -> None:
+    """Which wheels fit the image and which system packages each dependency needs."""
+    project = find_project(Path.cwd())
+    target = target_for(base or project.base, arch)
+    report = project_report(project, target, offline=offline)
+    if as_json:
+        click.echo(json.dumps(report_as_data(report), indent=2))
+    else:
+        show_report(report)
+    if report.unknown:
+        output().error(
+            "some dependencies build from source with no known system packages",
+            unknown_hint(report),
+        )
+
+
+def show_report(report) -> None:
+    """The report as a table (a person) or as lines (--plain)."""
+    out = output()
+    out.step(f"Dependencies on {report.target.describe()}")
+    rows = [
+        (
+            d.name,
+            d.version,
+            "wheel" if d.wheel else "source",
+            " ".join(d.build) or "-",
+            " ".join(d.runtime) or "-",
+            d.reason if (d.build or d.runtime or d.unknown) else "",
+        )
+        for d in report.decisions
+    ]
+    if out.plain:
+        for row in rows:
+            out.info("  ".join(row).rstrip())
+    else:
+        from rich.table import Table
+
+        table = Table(
+            "distribution", "version", "installs from", "build stage", "runtime", "why", box=None
+        )
+        for row in rows:
+            table.add_row(*row)
+        out.console.print(table)
+    out.info(f"build stage: {' '.join(report.build_packages) or '(nothing)'}")
+    out.info(f"runtime:     {' '.join(report.runtime_packages) or '(nothing)'}")
 
 
 @cli.command()

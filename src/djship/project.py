@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+
+from packaging.utils import canonicalize_name
 
 from djship.envfile import read_env
 from djship.errors import DjshipError
@@ -40,6 +43,24 @@ class Project:
     @property
     def lock_tool(self) -> LockTool:
         return detect_tool(self.root)
+
+    @property
+    def base(self) -> str:
+        """The image family the Dockerfiles were generated for: alpine (apk) or debian (apt)."""
+        dockerfile = self.root / ENVIRONMENTS_DIR / "prod" / "Dockerfile"
+        if dockerfile.is_file() and "apk add" in dockerfile.read_text(encoding="utf-8"):
+            return "alpine"
+        return "debian"
+
+    @property
+    def no_binary(self) -> frozenset[str]:
+        """Distributions the project forces to build from source (uv's no-binary-package)."""
+        pyproject = self.root / "pyproject.toml"
+        if not pyproject.is_file():
+            return frozenset()
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+        names = data.get("tool", {}).get("uv", {}).get("no-binary-package", [])
+        return frozenset(canonicalize_name(name) for name in names)
 
     def default_environment(self) -> str:
         """The environment .env selects through COMPOSE_FILE (dev when it says nothing)."""

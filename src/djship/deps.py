@@ -1,0 +1,69 @@
+"""`djship deps`: the lock file's distributions on a target image, and what they need from the
+system. Glue between the lock readers, the package index and the decisions in sysdeps."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from djship.index import PackageIndex, default_cache_dir
+from djship.lockfiles import Pinned, find_lock_file, read_lock
+from djship.platforms import Target
+from djship.project import Project
+from djship.sysdeps import Report, analyse, load_knowledge
+
+
+def project_report(
+    project: Project, target: Target, offline: bool = False, cache_dir: Path | None = None
+) -> Report:
+    """Analyse the project's lock file for `target`."""
+    pinned = read_lock(find_lock_file(project.root))
+    index = PackageIndex(cache_dir or default_cache_dir(), offline=offline)
+
+    def files_of(dist: Pinned) -> tuple[str, ...]:
+        return dist.files if dist.files is not None else index.files(dist.name, dist.version)
+
+    def has_files(pattern: str) -> bool:
+        return any(project.root.glob(pattern))
+
+    return analyse(
+        pinned, target, load_knowledge(project.root), files_of, has_files, project.no_binary
+    )
+
+
+def report_as_data(report: Report) -> dict:
+    """The report as plain JSON-ready data (`djship deps --json`)."""
+    return {
+        "target": {
+            "base": report.target.base,
+            "python": ".".join(map(str, report.target.python)),
+            "libc": report.target.libc,
+            "arch": report.target.arch,
+        },
+        "distributions": [
+            {
+                "name": d.name,
+                "version": d.version,
+                "wheel": d.wheel,
+                "from_source": d.from_source,
+                "build": list(d.build),
+                "runtime": list(d.runtime),
+                "reason": d.reason,
+                "unknown": d.unknown,
+            }
+            for d in report.decisions
+        ],
+        "build_packages": report.build_packages,
+        "runtime_packages": report.runtime_packages,
+    }
+
+
+def unknown_hint(report: Report) -> str:
+    """How to teach djship about distributions it cannot place."""
+    names = ", ".join(d.name for d in report.unknown)
+    example = report.unknown[0].name
+    return (
+        f"{names} build from source and djship knows no system packages for them. If they "
+        f"need some, add an entry to environments/system-packages.toml, for example:\n"
+        f'[{example}]\nreason = "why"\nbuild.{report.target.base} = ["...-dev"]\n'
+        f'runtime.{report.target.base} = ["lib..."]'
+    )
