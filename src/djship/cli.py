@@ -15,7 +15,7 @@ from djship import __version__
 from djship.certificate import DEFAULT_HOSTS, self_signed
 from djship.compose import WEB_SERVICE, Compose, for_lock, forwarded_variables, stdin_is_tty
 from djship.console import Output
-from djship.deps import project_report, report_as_data, unknown_hint
+from djship.deps import project_report, refresh_dockerfiles, report_as_data, unknown_hint
 from djship.errors import DjshipError
 from djship.health import judge, parse_ps, services_with_healthcheck
 from djship.hotfix import hotfix_files, install_script, pack
@@ -30,6 +30,7 @@ from djship.scaffold import (
     images_from_environment,
     new_secret,
     render_project,
+    template_packages,
     validate_name,
     write_project,
 )
@@ -79,7 +80,16 @@ def cli(ctx: click.Context, plain: bool) -> None:
 )
 @click.option("--port", default=8000, show_default=True, help="HTTP port the proxy publishes.")
 @click.option("--https-port", default=8443, show_default=True, help="HTTPS port (prod).")
-def new(name: str, directory: Path | None, lock_tool: str, port: int, https_port: int) -> None:
+@click.option(
+    "--base",
+    type=click.Choice(sorted(TARGETS)),
+    default="debian",
+    show_default=True,
+    help="Image family: the slim Debian or the Alpine official Python image.",
+)
+def new(
+    name: str, directory: Path | None, lock_tool: str, port: int, https_port: int, base: str
+) -> None:
     """Create a new Django project with its container setup."""
     validate_name(name)
     target = (directory or Path.cwd() / name).absolute()
@@ -93,12 +103,14 @@ def new(name: str, directory: Path | None, lock_tool: str, port: int, https_port
         gid=os.getgid(),
         http_port=port,
         https_port=https_port,
-        images=images_from_environment(dict(os.environ)),
+        images=images_from_environment(dict(os.environ), base),
         ca_bundle=os.environ.get("BUILD_CA_BUNDLE", ""),
+        base=base,
+        packages=template_packages(base),
     )
     write_project(target, render_project(options))
     out = output()
-    out.success(f"Created {name} in {target} (Django 5.2, {lock_tool}).")
+    out.success(f"Created {name} in {target} (Django 5.2, {lock_tool}, {base} images).")
     out.info(f"Next: cd {target} && djship up")
 
 
@@ -121,6 +133,7 @@ def up(environment: str | None, build: bool, timeout: int) -> None:
     config = compose_config(compose)
     check_ports(config, ports_of_project(compose.project.name))
     if build:
+        refresh_system_packages(compose.project, strict=False)
         out.step(f"Building images ({compose.environment})")
         stream(compose.build(), what="building the images")
     out.step(f"Starting {compose.project.name} ({compose.environment})")
@@ -271,10 +284,11 @@ def lock() -> None:
     stream(compose.lock(), what=f"`{tool.name} lock`")
     changed = (lock_file.read_bytes() if lock_file.exists() else b"") != before
     output().success(
-        f"{tool.lock_file} updated: rebuild with `djship up --build`."
+        f"{tool.lock_file} updated: `djship up` rebuilds with it."
         if changed
         else f"{tool.lock_file} is already up to date."
     )
+    refresh_system_packages(project, strict=False)
 
 
 @cli.command()
@@ -373,6 +387,29 @@ def deps(base: str | None, arch: str, offline: bool, as_json: bool) -> None:
         )
 
 
+def refresh_system_packages(project: Project, strict: bool) -> None:
+    """Bring the Dockerfiles' system-package lines in step with the lock file.
+
+    `strict`: an index that cannot be reached is an error (build) rather than a warning (up).
+    """
+    out = output()
+    try:
+        report, changed = refresh_dockerfiles(project)
+    except DjshipError as error:
+        if strict:
+            raise
+        out.info(f"note: system packages not checked ({error.message})")
+        return
+    if changed:
+        out.info(
+            f"System packages for the dependencies ({project.base}): build stage "
+            f"[{' '.join(report.build_packages) or 'none'}], runtime "
+            f"[{' '.join(report.runtime_packages) or 'none'}]; updated {', '.join(changed)}"
+        )
+    if report.unknown:
+        out.info("warning: " + unknown_hint(report))
+
+
 def show_report(report) -> None:
     """The report as a table (a person) or as lines (--plain)."""
     out = output()
@@ -410,6 +447,7 @@ def build(environment: str | None) -> None:
     """Build the web image of an environment and print its size."""
     compose = current_compose(environment)
     check_engine()
+    refresh_system_packages(compose.project, strict=True)
     output().step(f"Building the {compose.environment} image")
     stream(compose.command("build", WEB_SERVICE), what="building the image")
     image = f"{compose.project.name}-{WEB_SERVICE}:{compose.environment}"

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from djship.dockerfile import SystemPackages, update_dockerfiles
 from djship.index import PackageIndex, default_cache_dir
 from djship.lockfiles import Pinned, find_lock_file, read_lock
-from djship.platforms import Target
+from djship.platforms import Target, target_for
 from djship.project import Project
 from djship.sysdeps import Report, analyse, load_knowledge
 
@@ -28,6 +29,13 @@ def project_report(
     return analyse(
         pinned, target, load_knowledge(project.root), files_of, has_files, project.no_binary
     )
+
+
+def refresh_dockerfiles(project: Project) -> tuple[Report, list[str]]:
+    """Decide the system packages for the project's base and write them into its Dockerfiles."""
+    report = project_report(project, target_for(project.base))
+    packages = SystemPackages(tuple(report.build_packages), tuple(report.runtime_packages))
+    return report, update_dockerfiles(project.root, packages)
 
 
 def report_as_data(report: Report) -> dict:

@@ -18,8 +18,12 @@ from pathlib import Path, PurePosixPath
 
 import jinja2
 
+from djship.dockerfile import SystemPackages
 from djship.errors import DjshipError
+from djship.lockfiles import parse_uv_lock
 from djship.locking import TOOLS, LockTool
+from djship.platforms import TARGETS
+from djship.sysdeps import analyse, load_knowledge
 
 TEMPLATE_ROOT = files("djship") / "templates" / "project"
 PROJECT_PACKAGE_PLACEHOLDER = "__project__"
@@ -36,6 +40,7 @@ DEFAULT_IMAGES = {
     "postgres": "postgres:17-alpine",
     "nginx": "nginx:1.28-alpine",
 }
+PYTHON_IMAGES = {"debian": "python:3.13-slim", "alpine": "python:3.13-alpine"}
 IMAGE_VARIABLES = {"python": "PYTHON_IMAGE", "postgres": "POSTGRES_IMAGE", "nginx": "NGINX_IMAGE"}
 
 NAME_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,39}")
@@ -58,6 +63,8 @@ class ProjectOptions:
     environment: str = "dev"
     images: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_IMAGES))
     ca_bundle: str = ""
+    base: str = "debian"
+    packages: SystemPackages = SystemPackages()
 
 
 def validate_name(name: str) -> None:
@@ -77,12 +84,27 @@ def new_secret(length: int = 50) -> str:
     return secrets.token_urlsafe(length)
 
 
-def images_from_environment(environ: dict[str, str]) -> dict[str, str]:
+def default_images(base: str = "debian") -> dict[str, str]:
+    return DEFAULT_IMAGES | {"python": PYTHON_IMAGES[base]}
+
+
+def images_from_environment(environ: dict[str, str], base: str = "debian") -> dict[str, str]:
     """Default base images, where PYTHON_IMAGE and friends set in the shell win (mirrors)."""
+    defaults = default_images(base)
     return {
-        key: environ.get(variable) or DEFAULT_IMAGES[key]
-        for key, variable in IMAGE_VARIABLES.items()
+        key: environ.get(variable) or defaults[key] for key, variable in IMAGE_VARIABLES.items()
     }
+
+
+def template_packages(base: str) -> SystemPackages:
+    """System packages the template's own dependencies need on `base`.
+
+    Decided from the template's uv.lock, which lists every wheel (no network needed); the
+    Pipfile.lock and requirements.txt templates pin the same set of distributions.
+    """
+    lock = _environment().get_template("uv.lock.j2").render(name="template")
+    report = analyse(parse_uv_lock(lock), TARGETS[base], load_knowledge(), lambda d: d.files)
+    return SystemPackages(tuple(report.build_packages), tuple(report.runtime_packages))
 
 
 def _environment() -> jinja2.Environment:
@@ -138,6 +160,8 @@ def render_project(options: ProjectOptions) -> dict[str, str]:
         "environment": options.environment,
         "images": options.images,
         "ca_bundle": options.ca_bundle,
+        "base": options.base,
+        "packages": options.packages,
     }
     rendered: dict[str, str] = {}
     for template in _template_paths():
@@ -154,7 +178,7 @@ def render_project(options: ProjectOptions) -> dict[str, str]:
         "ca_bundle": "",
         "uid": 1000,
         "gid": 1000,
-        "images": DEFAULT_IMAGES,
+        "images": default_images(options.base),
     }
     # One template, two files: the committed example and the real, git-ignored .env.
     template = env.get_template(ENV_EXAMPLE + TEMPLATE_SUFFIX)

@@ -14,6 +14,7 @@ from djship.locking import TOOLS
 from djship.scaffold import (
     DEFAULT_IMAGES,
     check_target,
+    default_images,
     images_from_environment,
     new_secret,
     render_project,
@@ -234,3 +235,41 @@ def test_prod_image_runs_as_a_numeric_non_root_user(rendered):
         if line.startswith("USER ")
     ]
     assert users == ["USER 10001:10001"]
+
+
+def test_alpine_projects_use_apk_musl_images_and_lint_clean(tmp_path):
+    from djship.scaffold import template_packages
+
+    rendered = render_project(
+        options_for(
+            "uv",
+            base="alpine",
+            images=default_images("alpine"),
+            packages=template_packages("alpine"),
+        )
+    )
+    for environment in ("dev", "prod"):
+        dockerfile = rendered[f"environments/{environment}/Dockerfile"]
+        assert "apk add --no-cache" in dockerfile and "apt-get" not in dockerfile
+        assert "python:3.13-alpine" in dockerfile
+        path = tmp_path / f"Dockerfile.{environment}"
+        path.write_text(dockerfile)
+        hadolint = shutil.which("hadolint") or str(Path(sys.executable).parent / "hadolint")
+        result = subprocess.run([hadolint, "--no-color", str(path)], capture_output=True, text=True)
+        assert result.returncode == 0, result.stdout
+    assert "mailcap" in rendered["environments/prod/Dockerfile"]
+    env = {k: e.value for k, e in parse_env(rendered[".env"]).items()}
+    assert env["PYTHON_IMAGE"] == "python:3.13-alpine"
+
+
+def test_package_lines_are_rewritten_and_nothing_else():
+    from djship.dockerfile import SystemPackages, has_slots, rewrite
+
+    text = render_project(options_for("uv"))["environments/prod/Dockerfile"]
+    assert has_slots(text)
+    new = rewrite(text, SystemPackages(("gcc", "libpq-dev"), ("libpq5",)))
+    assert 'ARG BUILD_PACKAGES="gcc libpq-dev"' in new
+    assert 'ARG RUNTIME_PACKAGES="libpq5"' in new
+    pairs = zip(new.splitlines(), text.splitlines(), strict=True)
+    changed = [line for line, old in pairs if line != old]
+    assert len(changed) == 2
