@@ -28,6 +28,11 @@ class LockTool:
     lock_argv: tuple[str, ...]  # the command that refreshes the lock file (run in /app)
     run_prefix: str  # what a developer would otherwise type before every command
     env: dict[str, str] = field(default_factory=dict)  # image environment the tool needs
+    executable: str = ""  # the tool's command, when it is not named like the format
+
+    @property
+    def command(self) -> str:
+        return self.executable or self.name
 
     @property
     def files(self) -> tuple[str, str]:
@@ -61,6 +66,23 @@ TOOLS: dict[str, LockTool] = {
         lock_argv=("pipenv", "lock"),
         run_prefix="pipenv run",
         env={"PIPENV_VERBOSITY": "-1", "PIPENV_NOSPIN": "1"},
+    ),
+    "requirements": LockTool(
+        name="requirements",
+        manifest="requirements.in",
+        lock_file="requirements.txt",
+        tool_requirement=f"uv=={UV_VERSION}",
+        # pip-tools style: every distribution pinned with its hashes, installed with
+        # --require-hashes so that nothing unlocked or tampered with gets in.
+        install_steps=(
+            "python -m venv /opt/venv",
+            "/opt/venv/bin/pip install --no-deps --require-hashes -r requirements.txt",
+        ),
+        lock_argv=("uv", "pip", "compile", "--generate-hashes", "--quiet", "requirements.in",
+                   "-o", "requirements.txt"),
+        run_prefix=". venv/bin/activate &&",
+        env={"UV_PYTHON_DOWNLOADS": "never"},
+        executable="uv",
     ),
 }
 

@@ -50,11 +50,14 @@ def add_dependency(project: GeneratedProject, lock: str) -> None:
         text = path.read_text().replace(
             '    "pyuwsgi>=2.0.30",\n', f'    "pyuwsgi>=2.0.30",\n    "{NEW_DEPENDENCY}>=4.9",\n'
         )
-    else:
+    elif lock == "pipenv":
         path = project.root / "Pipfile"
         text = path.read_text().replace(
             "[dev-packages]", f'{NEW_DEPENDENCY} = ">=4.9"\n\n[dev-packages]'
         )
+    else:
+        path = project.root / "requirements.in"
+        text = path.read_text() + f"{NEW_DEPENDENCY}>=4.9\n"
     assert NEW_DEPENDENCY in text
     path.write_text(text)
 
@@ -72,7 +75,10 @@ COUNT_SUPERUSERS = (
 )
 
 
-@pytest.mark.parametrize("lock", ["uv", "pipenv"])
+LOCK_FILES = {"uv": "uv.lock", "pipenv": "Pipfile.lock", "requirements": "requirements.txt"}
+
+
+@pytest.mark.parametrize("lock", sorted(LOCK_FILES))
 def test_the_whole_development_loop(new_project, lock):
     port = free_port()
     project = new_project(f"e2e_{lock}", "--lock", lock, "--port", str(port))
@@ -108,7 +114,7 @@ def test_the_whole_development_loop(new_project, lock):
     assert container_start(project, "web") == before
 
     # Add a dependency and lock: the lock file on the host changes, owned by the host user.
-    tool_lock = project.root / ("uv.lock" if lock == "uv" else "Pipfile.lock")
+    tool_lock = project.root / LOCK_FILES[lock]
     old_lock = tool_lock.read_text()
     add_dependency(project, lock)
     assert "updated" in project.djship("lock").stderr

@@ -130,7 +130,11 @@ def test_dependencies_come_from_the_chosen_lock_tool_only(rendered, lock_name):
 @pytest.mark.parametrize("environment", ["dev", "prod"])
 def test_dockerfiles_enforce_the_lock(rendered, lock_name, environment):
     dockerfile = rendered[f"environments/{environment}/Dockerfile"]
-    enforced = {"uv": "uv sync --locked", "pipenv": "pipenv install --deploy"}[lock_name]
+    enforced = {
+        "uv": "uv sync --locked",
+        "pipenv": "pipenv install --deploy",
+        "requirements": "pip install --no-deps --require-hashes -r requirements.txt",
+    }[lock_name]
     assert enforced in dockerfile
     assert "PATH=/opt/venv/bin:$PATH" in dockerfile
     # Only what the engine on Debian 12 (20.10) understands: no syntax line, no heredoc, no --link.
@@ -142,6 +146,15 @@ def test_uv_lock_names_the_project_as_pyproject_does():
     assert tomllib.loads(rendered["pyproject.toml"])["project"]["name"] == "my_shop"
     packages = tomllib.loads(rendered["uv.lock"])["package"]
     assert any(p["name"] == "my-shop" and p["source"] == {"virtual": "."} for p in packages)
+
+
+def test_requirements_lock_pins_everything_with_hashes():
+    from djship.lockfiles import parse_requirements
+
+    rendered = render_project(options_for("requirements"))
+    pinned = {p.name for p in parse_requirements(rendered["requirements.txt"])}
+    assert {"django", "psycopg", "psycopg-binary", "pyuwsgi"} <= pinned
+    assert rendered["requirements.txt"].count("--hash=sha256:") >= 2 * len(pinned)
 
 
 def test_pipfile_lock_is_valid_json_with_django():
