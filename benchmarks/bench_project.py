@@ -20,12 +20,20 @@ REPO = Path(__file__).resolve().parents[1]
 
 def image_env() -> dict[str, str]:
     """Base image variables: the official images if present, else the stand-ins."""
-    if subprocess.run(["docker", "image", "inspect", "python:3.13-slim"],
-                      capture_output=True).returncode == 0:
+    if (
+        subprocess.run(
+            ["docker", "image", "inspect", "python:3.13-slim"], capture_output=True
+        ).returncode
+        == 0
+    ):
         env = {}
     else:
-        out = subprocess.run(["bash", str(REPO / "tests/standins/build.sh")], check=True,
-                             capture_output=True, text=True).stdout
+        out = subprocess.run(
+            ["bash", str(REPO / "tests/standins/build.sh")],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
         env = dict(line.split("=", 1) for line in out.split())
     bundle = Path("/etc/ssl/certs/ca-certificates.crt")
     if bundle.exists():
@@ -34,8 +42,13 @@ def image_env() -> dict[str, str]:
 
 
 def djship(root: Path, *args: str, env: dict[str, str]) -> str:
-    result = subprocess.run([sys.executable, "-m", "djship", "--plain", *args], cwd=root,
-                            env={**os.environ, **env}, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "djship", "--plain", *args],
+        cwd=root,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+    )
     if result.returncode != 0:
         raise SystemExit(f"djship {' '.join(args)} failed:\n{result.stderr[-3000:]}")
     return result.stdout
@@ -51,7 +64,20 @@ def bench_project(name: str, *new_args: str) -> Iterator[tuple[Path, dict[str, s
         yield root, env
     finally:
         for environment in ("prod", "dev"):
-            subprocess.run(["docker", "compose", "-f", "compose.yaml", "-f",
-                            f"environments/{environment}/compose.yaml", "down", "--volumes",
-                            "--timeout", "5"], cwd=root, capture_output=True)
+            subprocess.run(
+                [
+                    "docker",
+                    "compose",
+                    "-f",
+                    "compose.yaml",
+                    "-f",
+                    f"environments/{environment}/compose.yaml",
+                    "down",
+                    "--volumes",
+                    "--timeout",
+                    "5",
+                ],
+                cwd=root,
+                capture_output=True,
+            )
         shutil.rmtree(base, ignore_errors=True)

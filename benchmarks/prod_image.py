@@ -13,20 +13,31 @@ import time
 
 from bench_project import bench_project
 
-COMPOSE = ["docker", "compose", "--progress", "quiet", "-f", "compose.yaml",
-           "-f", "environments/prod/compose.yaml"]
+COMPOSE = [
+    "docker",
+    "compose",
+    "--progress",
+    "quiet",
+    "-f",
+    "compose.yaml",
+    "-f",
+    "environments/prod/compose.yaml",
+]
 
 
 def timed_build(root, *flags: str) -> float:
     start = time.perf_counter()
-    subprocess.run([*COMPOSE, "build", *flags, "web"], cwd=root, check=True,
-                   capture_output=True)
+    subprocess.run([*COMPOSE, "build", *flags, "web"], cwd=root, check=True, capture_output=True)
     return time.perf_counter() - start
 
 
 def size_mb(image: str) -> float:
-    out = subprocess.run(["docker", "image", "inspect", "-f", "{{.Size}}", image],
-                         check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(
+        ["docker", "image", "inspect", "-f", "{{.Size}}", image],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     return int(out) / 1e6
 
 
@@ -42,12 +53,16 @@ def main() -> None:
         rebuilds.sort()
         print(f"machine: {platform.machine()}, {_cpus()} CPUs, Docker {_docker()}")
         image, base = "bench_image-web:prod", _env_base(_env)
-        print(f"prod image size: {size_mb(image):.0f} MB "
-              f"(base {base}: {size_mb(base):.0f} MB, djship's layers: "
-              f"{size_mb(image) - size_mb(base):.0f} MB)")
+        print(
+            f"prod image size: {size_mb(image):.0f} MB "
+            f"(base {base}: {size_mb(base):.0f} MB, djship's layers: "
+            f"{size_mb(image) - size_mb(base):.0f} MB)"
+        )
         print(f"cold build (no layer cache): {cold:.1f} s")
-        print(f"rebuild after a one-line code change: median {rebuilds[1]:.1f} s "
-              f"(min {rebuilds[0]:.1f}, max {rebuilds[2]:.1f})")
+        print(
+            f"rebuild after a one-line code change: median {rebuilds[1]:.1f} s "
+            f"(min {rebuilds[0]:.1f}, max {rebuilds[2]:.1f})"
+        )
 
 
 def _env_base(env: dict[str, str]) -> str:
@@ -59,8 +74,9 @@ def _cpus() -> int:
 
 
 def _docker() -> str:
-    return subprocess.run(["docker", "version", "-f", "{{.Server.Version}}"],
-                          capture_output=True, text=True).stdout.strip()
+    return subprocess.run(
+        ["docker", "version", "-f", "{{.Server.Version}}"], capture_output=True, text=True
+    ).stdout.strip()
 
 
 if __name__ == "__main__":
