@@ -41,6 +41,17 @@ def image_env() -> dict[str, str]:
     return env
 
 
+def image_size_mb(image: str) -> float:
+    """The size of a local image, in MB (10^6 bytes), as `docker image inspect` reports it."""
+    out = subprocess.run(
+        ["docker", "image", "inspect", "-f", "{{.Size}}", image],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return int(out) / 1e6
+
+
 def djship(root: Path, *args: str, env: dict[str, str]) -> str:
     result = subprocess.run(
         [sys.executable, "-m", "djship", "--plain", *args],

@@ -10,7 +10,7 @@ from __future__ import annotations
 import subprocess
 import time
 
-from bench_project import bench_project, djship
+from bench_project import bench_project, djship, image_size_mb
 
 HEAVY = ('    "psycopg2==2.9.10",\n', '    "pillow>=11",\n', '    "lxml==5.2.2",\n')
 
@@ -43,16 +43,6 @@ secrets:
   ca_bundle:
     file: {bundle}
 """
-
-
-def size_mb(image: str) -> float:
-    out = subprocess.run(
-        ["docker", "image", "inspect", "-f", "{{.Size}}", image],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return int(out) / 1e6
 
 
 def arg_value(dockerfile: str, name: str) -> str:
@@ -91,13 +81,14 @@ def main() -> None:
             capture_output=True,
         )
         naive_time = time.perf_counter() - start
-        print(f"base image {python_image}: {size_mb(python_image):.0f} MB")
-        print(
-            f"debian, djship multi-stage prod image: {size_mb('bench_bases-web:prod'):.0f} MB "
-            f"(build {built:.0f} s)"
+        print(f"base image {python_image}: {image_size_mb(python_image):.0f} MB")
+        djship_mb, naive_mb = (
+            image_size_mb("bench_bases-web:prod"),
+            image_size_mb("bench_bases-naive"),
         )
+        print(f"debian, djship multi-stage prod image: {djship_mb:.0f} MB (build {built:.0f} s)")
         print(
-            f"debian, naive single stage with compilers: {size_mb('bench_bases-naive'):.0f} MB "
+            f"debian, naive single stage with compilers: {naive_mb:.0f} MB "
             f"(build {naive_time:.0f} s)"
         )
         alpine = subprocess.run(

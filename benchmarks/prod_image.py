@@ -11,7 +11,7 @@ import platform
 import subprocess
 import time
 
-from bench_project import bench_project
+from bench_project import bench_project, image_size_mb
 
 COMPOSE = [
     "docker",
@@ -31,16 +31,6 @@ def timed_build(root, *flags: str) -> float:
     return time.perf_counter() - start
 
 
-def size_mb(image: str) -> float:
-    out = subprocess.run(
-        ["docker", "image", "inspect", "-f", "{{.Size}}", image],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return int(out) / 1e6
-
-
 def main() -> None:
     with bench_project("bench_image") as (root, _env):
         timed_build(root)  # warm the download cache
@@ -54,9 +44,9 @@ def main() -> None:
         print(f"machine: {platform.machine()}, {_cpus()} CPUs, Docker {_docker()}")
         image, base = "bench_image-web:prod", _env_base(_env)
         print(
-            f"prod image size: {size_mb(image):.0f} MB "
-            f"(base {base}: {size_mb(base):.0f} MB, djship's layers: "
-            f"{size_mb(image) - size_mb(base):.0f} MB)"
+            f"prod image size: {image_size_mb(image):.0f} MB "
+            f"(base {base}: {image_size_mb(base):.0f} MB, djship's layers: "
+            f"{image_size_mb(image) - image_size_mb(base):.0f} MB)"
         )
         print(f"cold build (no layer cache): {cold:.1f} s")
         print(

@@ -49,6 +49,16 @@ def image_env(engine) -> dict[str, str]:
     return env
 
 
+def run_in_image(image: str, script: str, **kwargs) -> subprocess.CompletedProcess[str]:
+    """A shell script in a throwaway container of `image` (its entry point bypassed)."""
+    return subprocess.run(
+        ["docker", "run", "--rm", "--entrypoint", "sh", image, "-c", script],
+        capture_output=True,
+        text=True,
+        **kwargs,
+    )
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -20,7 +20,7 @@ import pytest
 import requests
 import urllib3
 
-from tests.e2e.conftest import GeneratedProject, create_project, free_port
+from tests.e2e.conftest import GeneratedProject, create_project, free_port, run_in_image
 from tests.e2e.load import Load
 
 urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
@@ -257,21 +257,7 @@ def test_containers_are_locked_down(prod):
 
 def test_no_secret_or_env_file_in_the_image(prod):
     image = "e2e_prod-web:prod"
-    assert (
-        subprocess.run(
-            [
-                "docker",
-                "run",
-                "--rm",
-                "--entrypoint",
-                "sh",
-                image,
-                "-c",
-                "test ! -e /app/.env && test ! -e /app/.git",
-            ]
-        ).returncode
-        == 0
-    )
+    assert run_in_image(image, "test ! -e /app/.env && test ! -e /app/.git").returncode == 0
     secret = dict(
         line.split("=", 1)
         for line in (prod.root / ".env").read_text().splitlines()

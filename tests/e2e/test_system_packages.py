@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from djship.sysdeps import load_knowledge
-from tests.e2e.conftest import free_port
+from tests.e2e.conftest import free_port, run_in_image
 
 DEBIAN_BASE = "djship-standin/debian:trixie"  # the same Debian release as python:3.13-slim
 HEAVY_DEPENDENCIES = ('    "psycopg2==2.9.10",\n', '    "pillow>=11",\n', '    "lxml==5.2.2",\n')
@@ -79,21 +79,7 @@ def heavy_project(new_project):
 
 
 def dpkg_dev_packages(image: str) -> set[str]:
-    out = subprocess.run(
-        [
-            "docker",
-            "run",
-            "--rm",
-            "--entrypoint",
-            "sh",
-            image,
-            "-c",
-            "dpkg-query -W -f '${Package}\\n'",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    out = run_in_image(image, "dpkg-query -W -f '${Package}\\n'", check=True).stdout
     return {name for name in out.split() if name.endswith("-dev")}
 
 
@@ -124,19 +110,6 @@ def test_c_dependencies_build_from_source_and_leave_nothing_behind(heavy_project
     assert "ALL-USED" in used.stdout
 
     # Nothing of the build in the runtime image: no compiler, no -dev package djship added.
-    compiler = subprocess.run(
-        [
-            "docker",
-            "run",
-            "--rm",
-            "--entrypoint",
-            "sh",
-            image,
-            "-c",
-            "command -v gcc cc c++ make || echo none",
-        ],
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
+    compiler = run_in_image(image, "command -v gcc cc c++ make || echo none").stdout.strip()
     assert compiler == "none"
     assert dpkg_dev_packages(image) <= dpkg_dev_packages(image_env["PYTHON_IMAGE"])
