@@ -243,3 +243,13 @@ def test_deps_json_from_the_command_line(tmp_path):
     data = json.loads(result.stdout)
     assert data["target"]["base"] == "debian"
     assert "libpq-dev" in data["build_packages"] and "libpq5" in data["runtime_packages"]
+
+
+def test_the_unknown_hint_names_the_package_and_the_file_to_edit():
+    from djship.deps import unknown_hint
+
+    mystery = read_lock(LOCKS["uv"])[0].__class__("mystery", "1.0", ("mystery-1.0.tar.gz",))
+    report = analyse([mystery], DEBIAN, load_knowledge(), lambda d: d.files)
+    hint = unknown_hint(report)
+    assert "mystery" in hint and "environments/system-packages.toml" in hint
+    assert "[mystery]" in hint and "build.debian" in hint

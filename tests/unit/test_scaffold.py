@@ -286,3 +286,17 @@ def test_package_lines_are_rewritten_and_nothing_else():
     pairs = zip(new.splitlines(), text.splitlines(), strict=True)
     changed = [line for line, old in pairs if line != old]
     assert len(changed) == 2
+
+
+@pytest.mark.parametrize("base", ["debian", "alpine"])
+def test_build_packages_stay_in_the_build_stage(base):
+    from djship.dockerfile import SystemPackages
+
+    packages = SystemPackages(("gcc", "libpq-dev"), ("libpq5",))
+    dockerfile = render_project(options_for("uv", base=base, packages=packages))[
+        "environments/prod/Dockerfile"
+    ]
+    build_stage, final_stage = dockerfile.split("\nFROM ${PYTHON_IMAGE}\n")
+    assert 'ARG BUILD_PACKAGES="gcc libpq-dev"' in build_stage
+    assert "BUILD_PACKAGES" not in final_stage and "gcc" not in final_stage
+    assert 'ARG RUNTIME_PACKAGES="libpq5"' in final_stage and "RUNTIME_PACKAGES" not in build_stage
