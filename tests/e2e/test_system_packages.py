@@ -75,6 +75,10 @@ def heavy_project(new_project):
         )
     )
     project.djship("lock")
+    # `djship lock` already brought the Dockerfiles' package lines in step with the new lock.
+    for environment in ("dev", "prod"):
+        dockerfile = (project.root / "environments" / environment / "Dockerfile").read_text()
+        assert "libpq-dev" in dockerfile and "libxml2-dev" in dockerfile
     return project
 
 
