@@ -71,7 +71,7 @@ def test_prod_compose_is_hardened(files):
 
 @pytest.mark.parametrize("mode", ["proxy", "upstream"])
 def test_the_proxy_overwrites_what_the_app_trusts(files, mode):
-    conf = files[f"environments/prod/nginx-tls-{mode}.conf"]
+    conf = files[f"environments/prod/nginx-tls-{mode}.conf.template"]
     assert "proxy_set_header X-Forwarded-For $remote_addr;" in conf
     assert 'proxy_set_header X-Forwarded-SSL "";' in conf
     assert "proxy_set_header X-Request-ID $request_id;" in conf
@@ -80,8 +80,8 @@ def test_the_proxy_overwrites_what_the_app_trusts(files, mode):
 
 
 def test_tls_at_the_proxy_redirects_plain_http(files):
-    conf = files["environments/prod/nginx-tls-proxy.conf"]
-    assert "return 301 https://$host$request_uri;" in conf
+    conf = files["environments/prod/nginx-tls-proxy.conf.template"]
+    assert "return 301 https://$host:${HTTPS_PORT}$request_uri;" in conf
     assert "listen 443 ssl;" in conf
 
 

@@ -62,8 +62,8 @@ ENVIRONMENT_FILES = {
         "Dockerfile",
         "uwsgi.ini",
         "start-uwsgi.sh",
-        "nginx-tls-proxy.conf",
-        "nginx-tls-upstream.conf",
+        "nginx-tls-proxy.conf.template",
+        "nginx-tls-upstream.conf.template",
     ),
 }
 
