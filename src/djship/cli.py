@@ -12,28 +12,19 @@ from pathlib import Path
 import click
 
 from djship import __version__
-from djship.certificate import DEFAULT_HOSTS, self_signed
 from djship.compose import WEB_SERVICE, Compose, for_lock, forwarded_variables, stdin_is_tty
 from djship.console import Output
-from djship.deps import project_report, refresh_dockerfiles, report_as_data, unknown_hint
 from djship.errors import DjshipError
 from djship.health import judge, parse_ps, services_with_healthcheck
-from djship.hotfix import hotfix_files, install_script, pack
 from djship.locking import TOOLS
-from djship.platforms import ARCHITECTURES, TARGETS, target_for
 from djship.preflight import check_engine, check_ports, ports_of_project
 from djship.project import DEFAULT_ENVIRONMENT, Project, find_project
 from djship.runner import Command, capture, feed, interactive, last_lines, stream
-from djship.scaffold import (
-    ProjectOptions,
-    check_target,
-    images_from_environment,
-    new_secret,
-    render_project,
-    template_packages,
-    validate_name,
-    write_project,
-)
+
+# Modules behind a single command (templates, cryptography, wheel tags) are imported by that
+# command only: `djship ps` or `djship manage` must start fast.
+BASES = ("alpine", "debian")  # djship.platforms.TARGETS (checked by the tests)
+ARCHITECTURES = ("x86_64", "aarch64")  # djship.platforms.ARCHITECTURES
 
 ENV_OPTION = click.option(
     "--env",
@@ -82,7 +73,7 @@ def cli(ctx: click.Context, plain: bool) -> None:
 @click.option("--https-port", default=8443, show_default=True, help="HTTPS port (prod).")
 @click.option(
     "--base",
-    type=click.Choice(sorted(TARGETS)),
+    type=click.Choice(BASES),
     default="debian",
     show_default=True,
     help="Image family: the slim Debian or the Alpine official Python image.",
@@ -91,6 +82,17 @@ def new(
     name: str, directory: Path | None, lock_tool: str, port: int, https_port: int, base: str
 ) -> None:
     """Create a new Django project with its container setup."""
+    from djship.scaffold import (
+        ProjectOptions,
+        check_target,
+        images_from_environment,
+        new_secret,
+        render_project,
+        template_packages,
+        validate_name,
+        write_project,
+    )
+
     validate_name(name)
     target = (directory or Path.cwd() / name).absolute()
     check_target(target)
@@ -309,6 +311,8 @@ def reload(environment: str | None) -> None:
             f"the web service of {compose.environment} is not running",
             hint=f"Start it with `djship up --env {compose.environment}`.",
         )
+    from djship.hotfix import hotfix_files, install_script, pack
+
     files = hotfix_files(compose.project.root)
     output().step(f"Shipping {len(files)} files to web and reloading its workers one by one")
     feed(
@@ -324,6 +328,8 @@ def reload(environment: str | None) -> None:
 @click.option("--force", is_flag=True, help="Replace an existing pair.")
 def certificate(hosts: tuple[str, ...], force: bool) -> None:
     """Make a self-signed TLS pair for a local production run (TLS_CERT_FILE, TLS_KEY_FILE)."""
+    from djship.certificate import DEFAULT_HOSTS, self_signed
+
     project = find_project(Path.cwd())
     cert_path, key_path = tls_paths(project)
     if not force and (cert_path.exists() or key_path.exists()):
@@ -365,14 +371,15 @@ def check_tls_files(compose: Compose) -> None:
 
 
 @cli.command()
-@click.option(
-    "--base", type=click.Choice(sorted(TARGETS)), help="Image family (default: the project's)."
-)
+@click.option("--base", type=click.Choice(BASES), help="Image family (default: the project's).")
 @click.option("--arch", type=click.Choice(ARCHITECTURES), default="x86_64", show_default=True)
 @click.option("--offline", is_flag=True, help="Use only the index cache, never the network.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output on stdout.")
 def deps(base: str | None, arch: str, offline: bool, as_json: bool) -> None:
     """Which wheels fit the image and which system packages each dependency needs."""
+    from djship.deps import project_report, report_as_data, unknown_hint
+    from djship.platforms import target_for
+
     project = find_project(Path.cwd())
     target = target_for(base or project.base, arch)
     report = project_report(project, target, offline=offline)
@@ -392,6 +399,8 @@ def refresh_system_packages(project: Project, strict: bool) -> None:
 
     `strict`: an index that cannot be reached is an error (build) rather than a warning (up).
     """
+    from djship.deps import refresh_dockerfiles, unknown_hint
+
     out = output()
     try:
         report, changed = refresh_dockerfiles(project)

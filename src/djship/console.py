@@ -6,9 +6,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-
-from rich.console import Console
-from rich.markup import escape as _escape
+from functools import cached_property
 
 
 class Output:
@@ -18,35 +16,44 @@ class Output:
         if plain is None:
             plain = bool(os.environ.get("CI")) or not sys.stderr.isatty()
         self.plain = plain
-        self.console = Console(
+
+    @cached_property
+    def console(self):
+        """rich's Console, created on first use: most commands never print through it."""
+        from rich.console import Console
+
+        return Console(
             stderr=True,
             highlight=False,
-            no_color=plain or None,
-            force_terminal=False if plain else None,
-            soft_wrap=plain,  # CI logs: one message, one line, greppable
+            no_color=self.plain or None,
+            force_terminal=False if self.plain else None,
+            soft_wrap=self.plain,  # CI logs: one message, one line, greppable
         )
 
     def info(self, message: str) -> None:
-        self.console.print(message, markup=False)
+        if self.plain:
+            _plain(message)
+        else:
+            self.console.print(message, markup=False)
 
     def step(self, message: str) -> None:
         """A stage of a long command ("Building images", ...)."""
         if self.plain:
-            self.console.print(f"==> {message}", markup=False)
+            _plain(f"==> {message}")
         else:
             self.console.print(f"[bold cyan]==>[/] [bold]{_escape(message)}[/]")
 
     def success(self, message: str) -> None:
         if self.plain:
-            self.console.print(message, markup=False)
+            _plain(message)
         else:
             self.console.print(f"[bold green]{_escape(message)}[/]")
 
     def error(self, message: str, hint: str | None = None) -> None:
         if self.plain:
-            self.console.print(f"error: {message}", markup=False)
+            _plain(f"error: {message}")
             if hint:
-                self.console.print(f"hint: {hint}", markup=False)
+                _plain(f"hint: {hint}")
             return
         self.console.print(f"[bold red]error:[/] {_escape(message)}")
         if hint:
@@ -57,12 +64,23 @@ class Output:
         """A live line (spinner) updated while waiting; plain mode prints each new state once."""
         line = StatusLine(self, message)
         if self.plain:
-            self.console.print(f"... {message}", markup=False)
+            _plain(f"... {message}")
             yield line
             return
         with self.console.status(_escape(message)) as live:
             line.live = live
             yield line
+
+
+def _plain(text: str) -> None:
+    """Plain mode: a line on stderr as it is (no rich: fast, and nothing wrapped or styled)."""
+    print(text, file=sys.stderr, flush=True)
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
 
 
 class StatusLine:
@@ -80,4 +98,4 @@ class StatusLine:
         if self.live is not None:
             self.live.update(_escape(message))
         else:
-            self.output.console.print(f"... {message}", markup=False)
+            _plain(f"... {message}")

@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from packaging.utils import canonicalize_name
-
 from djship.envfile import read_env
 from djship.errors import DjshipError
 from djship.locking import LockTool, detect_tool
@@ -55,6 +53,8 @@ class Project:
     @property
     def no_binary(self) -> frozenset[str]:
         """Distributions the project forces to build from source (uv's no-binary-package)."""
+        from packaging.utils import canonicalize_name
+
         pyproject = self.root / "pyproject.toml"
         if not pyproject.is_file():
             return frozenset()

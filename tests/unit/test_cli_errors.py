@@ -124,3 +124,10 @@ def test_plain_new_succeeds_and_says_what_next(tmp_path):
     assert result.returncode == 0
     assert "Next: cd" in result.stderr
     assert (tmp_path / "shop" / "Pipfile.lock").exists()
+
+
+def test_cli_choices_match_the_platforms_module():
+    from djship import cli, platforms
+
+    assert set(cli.BASES) == set(platforms.TARGETS)
+    assert set(cli.ARCHITECTURES) == set(platforms.ARCHITECTURES)
