@@ -131,3 +131,34 @@ def test_cli_choices_match_the_platforms_module():
 
     assert set(cli.BASES) == set(platforms.TARGETS)
     assert set(cli.ARCHITECTURES) == set(platforms.ARCHITECTURES)
+
+
+RECORDING_DOCKER = (
+    GOOD_INFO + 'if [ "$1 $2" = "compose version" ]; then echo 2.40.3; exit 0; fi\n'
+    'echo "$@" >> "$DOCKER_CALLS"\n'
+)
+
+
+@pytest.mark.parametrize(("answer", "deleted"), [("n", False), ("y", True)])
+def test_deleting_volumes_asks_first_on_a_terminal(project_dir, tmp_path, answer, deleted):
+    import pty
+
+    calls = tmp_path / "calls"
+    path = fake_docker_path(tmp_path, RECORDING_DOCKER)
+    controller, terminal = pty.openpty()
+    os.write(controller, f"{answer}\n".encode())
+    result = subprocess.run(
+        [sys.executable, "-m", "djship", "--plain", "down", "--volumes"],
+        cwd=project_dir,
+        env=dict(os.environ, PATH=path, DOCKER_CALLS=str(calls)),
+        stdin=terminal,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    os.close(controller)
+    os.close(terminal)
+    recorded = calls.read_text() if calls.exists() else ""
+    assert ("down --volumes" in recorded) is deleted
+    assert (result.returncode == 0) is deleted
+    assert "Traceback" not in result.stderr
