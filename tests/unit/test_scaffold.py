@@ -300,3 +300,9 @@ def test_build_packages_stay_in_the_build_stage(base):
     assert 'ARG BUILD_PACKAGES="gcc libpq-dev"' in build_stage
     assert "BUILD_PACKAGES" not in final_stage and "gcc" not in final_stage
     assert 'ARG RUNTIME_PACKAGES="libpq5"' in final_stage and "RUNTIME_PACKAGES" not in build_stage
+
+
+def test_the_generated_readme_explains_djship_and_plain_compose(rendered, lock_name):
+    readme = rendered["README.md"]
+    assert "djship up" in readme and "docker compose up --build --detach --wait" in readme
+    assert TOOLS[lock_name].lock_file in readme and "{{" not in readme
