@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
 from pathlib import Path
 
 import click
@@ -15,11 +14,12 @@ from djship import __version__
 from djship.compose import WEB_SERVICE, Compose, for_lock, forwarded_variables, stdin_is_tty
 from djship.console import Output
 from djship.errors import DjshipError
-from djship.health import judge, parse_ps, services_with_healthcheck
 from djship.locking import TOOLS
 from djship.preflight import check_engine, check_ports, ports_of_project
-from djship.project import DEFAULT_ENVIRONMENT, Project, find_project
-from djship.runner import Command, capture, feed, interactive, last_lines, stream
+from djship.project import DEFAULT_ENVIRONMENT, find_project
+from djship.runner import capture, feed, interactive, stream
+from djship.stack import compose_config, image_size_suffix, proxy_url, wait_until_healthy
+from djship.tls import check_tls_files, tls_paths
 
 # Modules behind a single command (templates, cryptography, wheel tags) are imported by that
 # command only: `djship ps` or `djship manage` must start fast.
@@ -130,65 +130,22 @@ def up(environment: str | None, build: bool, timeout: int) -> None:
     compose = current_compose(environment)
     out = output()
     if compose.environment != DEFAULT_ENVIRONMENT:
-        check_tls_files(compose)
+        check_tls_files(compose.project)
     check_engine()
     config = compose_config(compose)
     check_ports(config, ports_of_project(compose.project.name))
     if build:
-        refresh_system_packages(compose.project, strict=False)
+        from djship.deps import refresh_system_packages
+
+        refresh_system_packages(compose.project, out, strict=False)
         out.step(f"Building images ({compose.environment})")
         stream(compose.build(), what="building the images")
     out.step(f"Starting {compose.project.name} ({compose.environment})")
     stream(compose.up(), what="starting the containers")
-    wait_until_healthy(compose, json.loads(config), timeout)
+    wait_until_healthy(compose, json.loads(config), timeout, out)
     url = proxy_url(compose)
     out.success(f"{compose.project.name} is up ({compose.environment}): {url}")
     click.echo(url)
-
-
-def compose_config(compose: Compose) -> str:
-    """The resolved configuration; an invalid file is reported as such, with Compose's reason."""
-    result = capture(compose.config_json(), check=False)
-    if result.returncode != 0:
-        raise DjshipError(
-            f"the Compose files of environment {compose.environment!r} are invalid:\n"
-            + last_lines(result.stderr)
-        )
-    return result.stdout
-
-
-def wait_until_healthy(compose: Compose, config: dict, timeout: int) -> None:
-    """Poll the containers until all are healthy; on failure show the broken ones' logs."""
-    expected, checked = set(config["services"]), services_with_healthcheck(config)
-    deadline = time.monotonic() + timeout
-    with output().status("Waiting for the services to be healthy") as line:
-        while True:
-            verdict = judge(parse_ps(capture(compose.ps_json()).stdout), expected, checked)
-            line.update(f"Waiting for health: {verdict.summary}")
-            if verdict.ready:
-                return
-            if verdict.failed or time.monotonic() > deadline:
-                break
-            time.sleep(1)
-    broken = verdict.failed or sorted(expected)
-    logs = capture(compose.logs(tuple(broken), tail="25"), check=False).stdout
-    reason = "failed" if verdict.failed else f"not healthy after {timeout} s"
-    raise DjshipError(
-        f"{', '.join(broken)} {reason} ({verdict.summary}).\nLast log lines:\n{logs.rstrip()}",
-        hint="See everything with `djship logs SERVICE`.",
-    )
-
-
-def proxy_url(compose: Compose) -> str:
-    """The address the proxy answers on: HTTPS where it terminates TLS, else HTTP."""
-    https = compose.environment != DEFAULT_ENVIRONMENT and (
-        compose.project.env.get("TLS_TERMINATION", "proxy") == "proxy"
-    )
-    scheme, port = ("https", 443) if https else ("http", 80)
-    address = capture(compose.port(container_port=port), check=False).stdout.strip().splitlines()
-    if not address:
-        return f"{scheme}://127.0.0.1/"
-    return f"{scheme}://{address[0].replace('0.0.0.0', '127.0.0.1')}/"
 
 
 @cli.command()
@@ -290,7 +247,9 @@ def lock() -> None:
         if changed
         else f"{tool.lock_file} is already up to date."
     )
-    refresh_system_packages(project, strict=False)
+    from djship.deps import refresh_system_packages
+
+    refresh_system_packages(project, output(), strict=False)
 
 
 @cli.command()
@@ -346,30 +305,6 @@ def certificate(hosts: tuple[str, ...], force: bool) -> None:
     output().success(f"Wrote {cert_path} and {key_path} (self-signed, for local runs only).")
 
 
-def tls_paths(project: Project) -> tuple[Path, Path]:
-    """The certificate and key files .env names, relative to the project."""
-    env = project.env
-    cert = env.get("TLS_CERT_FILE") or "./environments/prod/tls/cert.pem"
-    key = env.get("TLS_KEY_FILE") or "./environments/prod/tls/key.pem"
-    return project.root / cert, project.root / key
-
-
-def check_tls_files(compose: Compose) -> None:
-    """Where nginx terminates TLS, its pair must exist (else Docker mounts empty directories)."""
-    if "TLS_CERT_FILE" not in compose.project.env:
-        return
-    if compose.project.env.get("TLS_TERMINATION", "proxy") != "proxy":
-        return
-    missing = [str(path) for path in tls_paths(compose.project) if not path.is_file()]
-    if missing:
-        raise DjshipError(
-            f"TLS_TERMINATION=proxy but {' and '.join(missing)} "
-            + ("are missing" if len(missing) > 1 else "is missing"),
-            hint="Run `djship certificate` for a self-signed pair (local runs), name your own "
-            "pair in .env (TLS_CERT_FILE, TLS_KEY_FILE), or set TLS_TERMINATION=upstream.",
-        )
-
-
 @cli.command()
 @click.option("--base", type=click.Choice(BASES), help="Image family (default: the project's).")
 @click.option("--arch", type=click.Choice(ARCHITECTURES), default="x86_64", show_default=True)
@@ -392,31 +327,6 @@ def deps(base: str | None, arch: str, offline: bool, as_json: bool) -> None:
             "some dependencies build from source with no known system packages",
             unknown_hint(report),
         )
-
-
-def refresh_system_packages(project: Project, strict: bool) -> None:
-    """Bring the Dockerfiles' system-package lines in step with the lock file.
-
-    `strict`: an index that cannot be reached is an error (build) rather than a warning (up).
-    """
-    from djship.deps import refresh_dockerfiles, unknown_hint
-
-    out = output()
-    try:
-        report, changed = refresh_dockerfiles(project)
-    except DjshipError as error:
-        if strict:
-            raise
-        out.info(f"note: system packages not checked ({error.message})")
-        return
-    if changed:
-        out.info(
-            f"System packages for the dependencies ({project.base}): build stage "
-            f"[{' '.join(report.build_packages) or 'none'}], runtime "
-            f"[{' '.join(report.runtime_packages) or 'none'}]; updated {', '.join(changed)}"
-        )
-    if report.unknown:
-        out.info("warning: " + unknown_hint(report))
 
 
 def show_report(report) -> None:
@@ -456,18 +366,13 @@ def build(environment: str | None) -> None:
     """Build the web image of an environment and print its size."""
     compose = current_compose(environment)
     check_engine()
-    refresh_system_packages(compose.project, strict=True)
+    from djship.deps import refresh_system_packages
+
+    refresh_system_packages(compose.project, output(), strict=True)
     output().step(f"Building the {compose.environment} image")
     stream(compose.command("build", WEB_SERVICE), what="building the image")
     image = f"{compose.project.name}-{WEB_SERVICE}:{compose.environment}"
     output().success(f"Built {image}{image_size_suffix(image)}")
-
-
-def image_size_suffix(image: str) -> str:
-    """` (123 MB)` for a local image, or nothing when the engine does not know it."""
-    result = capture(Command(["docker", "image", "inspect", "-f", "{{.Size}}", image]), check=False)
-    value = result.stdout.strip()
-    return f" ({int(value) / 1e6:.0f} MB)" if value.isdigit() else ""
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from djship.console import Output
 from djship.dockerfile import SystemPackages, update_dockerfiles
+from djship.errors import DjshipError
 from djship.index import PackageIndex, default_cache_dir
 from djship.lockfiles import Pinned, find_lock_file, read_lock
 from djship.platforms import Target, target_for
@@ -36,6 +38,28 @@ def refresh_dockerfiles(project: Project) -> tuple[Report, list[str]]:
     report = project_report(project, target_for(project.base))
     packages = SystemPackages(tuple(report.build_packages), tuple(report.runtime_packages))
     return report, update_dockerfiles(project.root, packages)
+
+
+def refresh_system_packages(project: Project, output: Output, strict: bool) -> None:
+    """Bring the Dockerfiles' system-package lines in step with the lock file, and say so.
+
+    `strict`: an index that cannot be reached is an error (build) rather than a note (up).
+    """
+    try:
+        report, changed = refresh_dockerfiles(project)
+    except DjshipError as error:
+        if strict:
+            raise
+        output.info(f"note: system packages not checked ({error.message})")
+        return
+    if changed:
+        output.info(
+            f"System packages for the dependencies ({project.base}): build stage "
+            f"[{' '.join(report.build_packages) or 'none'}], runtime "
+            f"[{' '.join(report.runtime_packages) or 'none'}]; updated {', '.join(changed)}"
+        )
+    if report.unknown:
+        output.info("warning: " + unknown_hint(report))
 
 
 def report_as_data(report: Report) -> dict:

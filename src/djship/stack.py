@@ -1,0 +1,65 @@
+"""One project environment's running stack, as `up` and `build` see it: its resolved
+configuration, the wait until every service is healthy, the URL it answers on, its image."""
+
+from __future__ import annotations
+
+import time
+
+from djship.compose import Compose
+from djship.console import Output
+from djship.errors import DjshipError
+from djship.health import judge, parse_ps, services_with_healthcheck
+from djship.project import DEFAULT_ENVIRONMENT
+from djship.runner import Command, capture, last_lines
+
+
+def compose_config(compose: Compose) -> str:
+    """The resolved configuration; an invalid file is reported as such, with Compose's reason."""
+    result = capture(compose.config_json(), check=False)
+    if result.returncode != 0:
+        raise DjshipError(
+            f"the Compose files of environment {compose.environment!r} are invalid:\n"
+            + last_lines(result.stderr)
+        )
+    return result.stdout
+
+
+def wait_until_healthy(compose: Compose, config: dict, timeout: int, output: Output) -> None:
+    """Poll the containers until all are healthy; on failure show the broken ones' logs."""
+    expected, checked = set(config["services"]), services_with_healthcheck(config)
+    deadline = time.monotonic() + timeout
+    with output.status("Waiting for the services to be healthy") as line:
+        while True:
+            verdict = judge(parse_ps(capture(compose.ps_json()).stdout), expected, checked)
+            line.update(f"Waiting for health: {verdict.summary}")
+            if verdict.ready:
+                return
+            if verdict.failed or time.monotonic() > deadline:
+                break
+            time.sleep(1)
+    broken = verdict.failed or sorted(expected)
+    logs = capture(compose.logs(tuple(broken), tail="25"), check=False).stdout
+    reason = "failed" if verdict.failed else f"not healthy after {timeout} s"
+    raise DjshipError(
+        f"{', '.join(broken)} {reason} ({verdict.summary}).\nLast log lines:\n{logs.rstrip()}",
+        hint="See everything with `djship logs SERVICE`.",
+    )
+
+
+def proxy_url(compose: Compose) -> str:
+    """The address the proxy answers on: HTTPS where it terminates TLS, else HTTP."""
+    https = compose.environment != DEFAULT_ENVIRONMENT and (
+        compose.project.env.get("TLS_TERMINATION", "proxy") == "proxy"
+    )
+    scheme, port = ("https", 443) if https else ("http", 80)
+    address = capture(compose.port(container_port=port), check=False).stdout.strip().splitlines()
+    if not address:
+        return f"{scheme}://127.0.0.1/"
+    return f"{scheme}://{address[0].replace('0.0.0.0', '127.0.0.1')}/"
+
+
+def image_size_suffix(image: str) -> str:
+    """` (123 MB)` for a local image, or nothing when the engine does not know it."""
+    result = capture(Command(["docker", "image", "inspect", "-f", "{{.Size}}", image]), check=False)
+    value = result.stdout.strip()
+    return f" ({int(value) / 1e6:.0f} MB)" if value.isdigit() else ""
