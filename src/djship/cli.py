@@ -370,7 +370,7 @@ def build(environment: str | None) -> None:
 
     refresh_system_packages(compose.project, output(), strict=True)
     output().step(f"Building the {compose.environment} image")
-    stream(compose.command("build", WEB_SERVICE), what="building the image")
+    stream(compose.build(WEB_SERVICE), what="building the image")
     image = f"{compose.project.name}-{WEB_SERVICE}:{compose.environment}"
     output().success(f"Built {image}{image_size_suffix(image)}")
 

@@ -35,8 +35,8 @@ class Compose:
     def config_json(self) -> Command:
         return self.command("config", "--format", "json")
 
-    def build(self) -> Command:
-        return self.command("build")
+    def build(self, *services: str) -> Command:
+        return self.command("build", *services)
 
     def up(self) -> Command:
         # Detached: djship then waits for health itself, showing progress. --no-build: the
