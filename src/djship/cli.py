@@ -18,7 +18,13 @@ from djship.locking import TOOLS
 from djship.preflight import check_engine, check_ports, ports_of_project
 from djship.project import DEFAULT_ENVIRONMENT, find_project
 from djship.runner import capture, feed, interactive, stream
-from djship.stack import compose_config, image_size_suffix, proxy_url, wait_until_healthy
+from djship.stack import (
+    compose_config,
+    image_size_suffix,
+    proxy_url,
+    start_failure,
+    wait_until_healthy,
+)
 from djship.tls import check_tls_files, tls_paths
 
 # Modules behind a single command (templates, cryptography, wheel tags) are imported by that
@@ -141,7 +147,10 @@ def up(environment: str | None, build: bool, timeout: int) -> None:
         out.step(f"Building images ({compose.environment})")
         stream(compose.build(), what="building the images")
     out.step(f"Starting {compose.project.name} ({compose.environment})")
-    stream(compose.up(), what="starting the containers")
+    try:
+        stream(compose.up(), what="starting the containers")
+    except DjshipError:
+        raise start_failure(compose, json.loads(config)) from None
     wait_until_healthy(compose, json.loads(config), timeout, out)
     url = proxy_url(compose)
     out.success(f"{compose.project.name} is up ({compose.environment}): {url}")

@@ -37,11 +37,27 @@ def wait_until_healthy(compose: Compose, config: dict, timeout: int, output: Out
             if verdict.failed or time.monotonic() > deadline:
                 break
             time.sleep(1)
-    broken = verdict.failed or sorted(expected)
-    logs = capture(compose.logs(tuple(broken), tail="25"), check=False).stdout
     reason = "failed" if verdict.failed else f"not healthy after {timeout} s"
-    raise DjshipError(
-        f"{', '.join(broken)} {reason} ({verdict.summary}).\nLast log lines:\n{logs.rstrip()}",
+    raise broken_services(compose, verdict.failed or sorted(expected), reason, verdict.summary)
+
+
+def start_failure(compose: Compose, config: dict) -> DjshipError:
+    """`up` itself failed (a dependency never became healthy, say): name what broke, show why."""
+    expected, checked = set(config["services"]), services_with_healthcheck(config)
+    states = parse_ps(capture(compose.ps_json(), check=False).stdout)
+    verdict = judge(states, expected, checked)
+    not_ready = sorted(
+        s.service for s in states if s.service in expected and not s.ready(s.service in checked)
+    )
+    broken = verdict.failed or not_ready or sorted(expected)
+    return broken_services(compose, broken, "did not start", verdict.summary)
+
+
+def broken_services(compose: Compose, broken: list[str], reason: str, summary: str) -> DjshipError:
+    """An error naming the broken services, with their last log lines."""
+    logs = capture(compose.logs(tuple(broken), tail="25"), check=False).stdout
+    return DjshipError(
+        f"{', '.join(broken)} {reason} ({summary}).\nLast log lines:\n{logs.rstrip()}",
         hint="See everything with `djship logs SERVICE`.",
     )
 

@@ -32,3 +32,11 @@ def test_a_broken_dockerfile_fails_the_build_clearly(new_project):
     result = project.djship("up", "--build", check=False)
     assert_clear_failure(result, "error: building the images failed")
     assert project.compose("ps", "-a", "-q").stdout.strip() == ""
+
+
+def test_a_service_that_cannot_start_is_named_with_its_last_log_lines(new_project):
+    project = new_project("e2e_crash", "--port", str(free_port()))
+    settings = project.root / "e2e_crash" / "settings.py"
+    settings.write_text(settings.read_text() + '\nraise RuntimeError("settings are broken")\n')
+    result = project.djship("up", check=False, timeout=600)
+    assert_clear_failure(result, "web ", "settings are broken", "djship logs")
