@@ -138,7 +138,7 @@ def up(environment: str | None, build: bool, timeout: int) -> None:
     if compose.environment != DEFAULT_ENVIRONMENT:
         check_tls_files(compose.project)
     check_engine()
-    config = compose_config(compose)
+    config = json.loads(compose_config(compose))
     check_ports(config, ports_of_project(compose.project.name))
     if build:
         from djship.deps import refresh_system_packages
@@ -150,8 +150,8 @@ def up(environment: str | None, build: bool, timeout: int) -> None:
     try:
         stream(compose.up(), what="starting the containers")
     except DjshipError:
-        raise start_failure(compose, json.loads(config)) from None
-    wait_until_healthy(compose, json.loads(config), timeout, out)
+        raise start_failure(compose, config) from None
+    wait_until_healthy(compose, config, timeout, out)
     url = proxy_url(compose)
     out.success(f"{compose.project.name} is up ({compose.environment}): {url}")
     click.echo(url)

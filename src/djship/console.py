@@ -62,7 +62,7 @@ class Output:
     @contextmanager
     def status(self, message: str) -> Iterator[StatusLine]:
         """A live line (spinner) updated while waiting; plain mode prints each new state once."""
-        line = StatusLine(self, message)
+        line = StatusLine(message)
         if self.plain:
             _plain(f"... {message}")
             yield line
@@ -86,8 +86,7 @@ def _escape(text: str) -> str:
 class StatusLine:
     """The text of a running status: set it as things change; plain mode prints changes only."""
 
-    def __init__(self, output: Output, message: str) -> None:
-        self.output = output
+    def __init__(self, message: str) -> None:
         self.last = message
         self.live = None
 

@@ -31,10 +31,6 @@ def rewrite(text: str, packages: SystemPackages) -> str:
     return text
 
 
-def has_slots(text: str) -> bool:
-    return any(re.search(rf"^ARG {arg}=", text, re.MULTILINE) for arg in PACKAGE_ARGS)
-
-
 def update_dockerfiles(root: Path, packages: SystemPackages) -> list[str]:
     """Rewrite the project's Dockerfiles; returns the ones that changed."""
     changed = []

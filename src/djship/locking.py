@@ -95,15 +95,6 @@ TOOLS: dict[str, LockTool] = {
 }
 
 
-def get_tool(name: str) -> LockTool:
-    """The lock tool called `name`, or a clear error listing the known ones."""
-    try:
-        return TOOLS[name]
-    except KeyError:
-        known = ", ".join(sorted(TOOLS))
-        raise DjshipError(f"unknown lock tool {name!r}; choose one of: {known}") from None
-
-
 def detect_tool(root: Path) -> LockTool:
     """The lock tool a project uses, from the lock file it has."""
     for tool in TOOLS.values():

@@ -4,7 +4,6 @@ Compose or a taken port is one clear sentence instead of a tool's stack of error
 from __future__ import annotations
 
 import errno
-import json
 import socket
 from collections.abc import Iterable
 
@@ -72,10 +71,10 @@ def port_is_free(host: str, port: int) -> bool:
     return True
 
 
-def check_ports(config_json: str, ours: Iterable[int]) -> None:
+def check_ports(config: dict, ours: Iterable[int]) -> None:
     """Every published port is free, or already held by this project's own containers."""
     held_by_us = set(ours)
-    for host, port, service in published_ports(json.loads(config_json)):
+    for host, port, service in published_ports(config):
         if port in held_by_us or port_is_free(host, port):
             continue
         raise DjshipError(

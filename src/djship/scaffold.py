@@ -35,12 +35,12 @@ EXECUTABLE_FILES = {
     "environments/prod/start-uwsgi.sh",
 }
 
+PYTHON_IMAGES = {"debian": "python:3.13-slim", "alpine": "python:3.13-alpine"}
 DEFAULT_IMAGES = {
-    "python": "python:3.13-slim",
+    "python": PYTHON_IMAGES["debian"],
     "postgres": "postgres:17-alpine",
     "nginx": "nginx:1.28-alpine",
 }
-PYTHON_IMAGES = {"debian": "python:3.13-slim", "alpine": "python:3.13-alpine"}
 IMAGE_VARIABLES = {"python": "PYTHON_IMAGE", "postgres": "POSTGRES_IMAGE", "nginx": "NGINX_IMAGE"}
 
 NAME_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,39}")

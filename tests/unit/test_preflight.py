@@ -1,4 +1,3 @@
-import json
 import socket
 
 import pytest
@@ -60,9 +59,9 @@ def test_a_taken_port_is_detected(taken_port):
 def test_a_taken_port_stops_up_with_a_clear_error(taken_port):
     config = {"services": {"proxy": {"ports": [{"host_ip": "127.0.0.1", "published": taken_port}]}}}
     with pytest.raises(DjshipError, match=f"port {taken_port} on 127.0.0.1 is already taken"):
-        check_ports(json.dumps(config), ours=[])
+        check_ports(config, ours=[])
 
 
 def test_a_port_held_by_the_project_itself_is_fine(taken_port):
     config = {"services": {"proxy": {"ports": [{"host_ip": "127.0.0.1", "published": taken_port}]}}}
-    check_ports(json.dumps(config), ours=[taken_port])
+    check_ports(config, ours=[taken_port])
