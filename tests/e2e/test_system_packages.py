@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from djship.sysdeps import load_knowledge
+from djship.dependencies.sysdeps import load_knowledge
 from tests.e2e.conftest import free_port, run_in_image
 
 DEBIAN_BASE = "djship-standin/debian:trixie"  # the same Debian release as python:3.13-slim

@@ -1,7 +1,7 @@
 import pytest
 
-from djship.locking import TOOLS
-from djship.scaffold import ProjectOptions, render_project
+from djship.project.locking import TOOLS
+from djship.scaffold.render import ProjectOptions, render_project
 
 
 def options_for(lock: str = "uv", **overrides) -> ProjectOptions:

@@ -127,10 +127,11 @@ def test_plain_new_succeeds_and_says_what_next(tmp_path):
 
 
 def test_cli_choices_match_the_platforms_module():
-    from djship import cli, platforms
+    from djship.cli import dependencies, develop
+    from djship.dependencies import platforms
 
-    assert set(cli.BASES) == set(platforms.TARGETS)
-    assert set(cli.ARCHITECTURES) == set(platforms.ARCHITECTURES)
+    assert set(develop.BASES) == set(platforms.TARGETS)
+    assert set(dependencies.ARCHITECTURES) == set(platforms.ARCHITECTURES)
 
 
 RECORDING_DOCKER = (

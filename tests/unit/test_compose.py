@@ -1,7 +1,7 @@
 from pathlib import Path
 
-from djship.compose import Compose, for_lock, forwarded_variables
-from djship.project import Project
+from djship.engine.compose import Compose, for_lock, forwarded_variables
+from djship.project.layout import Project
 
 
 def project(tmp_path: Path) -> Project:

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from djship.dependencies.index import PackageIndex
+from djship.dependencies.lockfiles import parse_requirements, read_lock
+from djship.dependencies.platforms import TARGETS, target_for
+from djship.dependencies.sysdeps import TOOLCHAIN, analyse, load_knowledge, parse_knowledge
 from djship.errors import DjshipError
-from djship.index import PackageIndex
-from djship.lockfiles import parse_requirements, read_lock
-from djship.platforms import TARGETS, target_for
-from djship.sysdeps import TOOLCHAIN, analyse, load_knowledge, parse_knowledge
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 LOCKS = {
@@ -246,7 +246,7 @@ def test_deps_json_from_the_command_line(tmp_path):
 
 
 def test_the_unknown_hint_names_the_package_and_the_file_to_edit():
-    from djship.deps import unknown_hint
+    from djship.dependencies.report import unknown_hint
 
     mystery = read_lock(LOCKS["uv"])[0].__class__("mystery", "1.0", ("mystery-1.0.tar.gz",))
     report = analyse([mystery], DEBIAN, load_knowledge(), lambda d: d.files)

@@ -1,7 +1,7 @@
 import pytest
 
-from djship.envfile import EnvFileError, parse_env, read_env, set_value
 from djship.errors import DjshipError
+from djship.project.envfile import EnvFileError, parse_env, read_env, set_value
 
 
 def values(text: str) -> dict[str, str]:

@@ -1,6 +1,6 @@
 import json
 
-from djship.health import judge, parse_ps, services_with_healthcheck
+from djship.engine.health import judge, parse_ps, services_with_healthcheck
 
 
 def row(service, state="running", health="healthy", code=0):

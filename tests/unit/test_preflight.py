@@ -2,14 +2,14 @@ import socket
 
 import pytest
 
-from djship.errors import DjshipError
-from djship.preflight import (
+from djship.engine.preflight import (
     check_ports,
     compose_version_ok,
     parse_docker_ports,
     port_is_free,
     published_ports,
 )
+from djship.errors import DjshipError
 
 
 @pytest.mark.parametrize(

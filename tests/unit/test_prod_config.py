@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from djship.scaffold import render_project
+from djship.scaffold.render import render_project
 from tests.unit.conftest import options_for
 
 

@@ -1,7 +1,7 @@
 import pytest
 
 from djship.errors import DjshipError
-from djship.project import find_project
+from djship.project.layout import find_project
 from tests.unit.test_compose import project
 
 

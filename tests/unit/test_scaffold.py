@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from djship.envfile import parse_env
 from djship.errors import DjshipError
-from djship.locking import TOOLS
-from djship.scaffold import (
+from djship.project.envfile import parse_env
+from djship.project.locking import TOOLS
+from djship.scaffold.render import (
     DEFAULT_IMAGES,
     check_target,
     default_images,
@@ -149,7 +149,7 @@ def test_uv_lock_names_the_project_as_pyproject_does():
 
 
 def test_requirements_lock_pins_everything_with_hashes():
-    from djship.lockfiles import parse_requirements
+    from djship.dependencies.lockfiles import parse_requirements
 
     rendered = render_project(options_for("requirements"))
     pinned = {p.name for p in parse_requirements(rendered["requirements.txt"])}
@@ -251,7 +251,7 @@ def test_prod_image_runs_as_a_numeric_non_root_user(rendered):
 
 
 def test_alpine_projects_use_apk_musl_images_and_lint_clean(tmp_path):
-    from djship.scaffold import template_packages
+    from djship.scaffold.render import template_packages
 
     rendered = render_project(
         options_for(
@@ -276,7 +276,7 @@ def test_alpine_projects_use_apk_musl_images_and_lint_clean(tmp_path):
 
 
 def test_package_lines_are_rewritten_and_nothing_else():
-    from djship.dockerfile import SystemPackages, rewrite
+    from djship.dependencies.dockerfile import SystemPackages, rewrite
 
     text = render_project(options_for("uv"))["environments/prod/Dockerfile"]
     assert 'ARG BUILD_PACKAGES=""' in text and 'ARG RUNTIME_PACKAGES=""' in text
@@ -290,7 +290,7 @@ def test_package_lines_are_rewritten_and_nothing_else():
 
 @pytest.mark.parametrize("base", ["debian", "alpine"])
 def test_build_packages_stay_in_the_build_stage(base):
-    from djship.dockerfile import SystemPackages
+    from djship.dependencies.dockerfile import SystemPackages
 
     packages = SystemPackages(("gcc", "libpq-dev"), ("libpq5",))
     dockerfile = render_project(options_for("uv", base=base, packages=packages))[

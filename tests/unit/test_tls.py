@@ -1,9 +1,9 @@
 import pytest
 
-from djship.certificate import self_signed
 from djship.errors import DjshipError
-from djship.project import Project
-from djship.tls import check_tls_files, tls_paths
+from djship.project.layout import Project
+from djship.project.tls import check_tls_files, tls_paths
+from djship.scaffold.certificate import self_signed
 from tests.unit.test_compose import project
 
 

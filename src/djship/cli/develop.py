@@ -1,62 +1,33 @@
-"""The `djship` command line: parses arguments, then asks the deciding modules what to run
-and the runner to run it. No Docker logic lives here."""
+"""Commands of the development and single-host loop: create a project, run it, reach into
+it, lock its dependencies, build its image, hotfix it."""
 
 from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
 
 import click
 
-from djship import __version__
-from djship.compose import WEB_SERVICE, Compose, for_lock, forwarded_variables, stdin_is_tty
-from djship.console import Output
-from djship.errors import DjshipError
-from djship.locking import TOOLS
-from djship.preflight import check_engine, check_ports, ports_of_project
-from djship.project import DEFAULT_ENVIRONMENT, find_project
-from djship.runner import capture, feed, interactive, stream
-from djship.stack import (
+from djship.cli.app import ENV_OPTION, cli, current_compose, output
+from djship.engine.compose import WEB_SERVICE, Compose, for_lock, forwarded_variables, stdin_is_tty
+from djship.engine.preflight import check_engine, check_ports, ports_of_project
+from djship.engine.runner import capture, feed, interactive, stream
+from djship.engine.running import (
     compose_config,
     image_size_suffix,
     proxy_url,
     start_failure,
     wait_until_healthy,
 )
-from djship.tls import check_tls_files, tls_paths
+from djship.errors import DjshipError
+from djship.project.layout import DEFAULT_ENVIRONMENT, find_project
+from djship.project.locking import TOOLS
+from djship.project.tls import check_tls_files, tls_paths
 
 # Modules behind a single command (templates, cryptography, wheel tags) are imported by that
 # command only: `djship ps` or `djship manage` must start fast.
-BASES = ("alpine", "debian")  # djship.platforms.TARGETS (checked by the tests)
-ARCHITECTURES = ("x86_64", "aarch64")  # djship.platforms.ARCHITECTURES
-
-ENV_OPTION = click.option(
-    "--env",
-    "environment",
-    metavar="ENV",
-    help="Environment to use (a directory under environments/); default: the one .env selects.",
-)
-
-
-def output() -> Output:
-    return click.get_current_context().find_object(Output) or Output()
-
-
-def current_compose(environment: str | None) -> Compose:
-    """The project around the current directory, in the requested (or default) environment."""
-    project = find_project(Path.cwd())
-    return Compose(project, project.resolve_environment(environment), output().plain)
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--plain", is_flag=True, help="Plain output: no colours or live lines (CI logs).")
-@click.version_option(__version__, prog_name="djship")
-@click.pass_context
-def cli(ctx: click.Context, plain: bool) -> None:
-    """Container setup for Django projects: generate it, run it, ship it."""
-    ctx.obj = Output(plain=True if plain else None)
+BASES = ("alpine", "debian")  # djship.dependencies.platforms.TARGETS (checked by the tests)
 
 
 @cli.command()
@@ -88,7 +59,7 @@ def new(
     name: str, directory: Path | None, lock_tool: str, port: int, https_port: int, base: str
 ) -> None:
     """Create a new Django project with its container setup."""
-    from djship.scaffold import (
+    from djship.scaffold.render import (
         ProjectOptions,
         check_target,
         images_from_environment,
@@ -141,7 +112,7 @@ def up(environment: str | None, build: bool, timeout: int) -> None:
     config = json.loads(compose_config(compose))
     check_ports(config, ports_of_project(compose.project.name))
     if build:
-        from djship.deps import refresh_system_packages
+        from djship.dependencies.report import refresh_system_packages
 
         refresh_system_packages(compose.project, out, strict=False)
         out.step(f"Building images ({compose.environment})")
@@ -256,7 +227,7 @@ def lock() -> None:
         if changed
         else f"{tool.lock_file} is already up to date."
     )
-    from djship.deps import refresh_system_packages
+    from djship.dependencies.report import refresh_system_packages
 
     refresh_system_packages(project, output(), strict=False)
 
@@ -279,7 +250,7 @@ def reload(environment: str | None) -> None:
             f"the web service of {compose.environment} is not running",
             hint=f"Start it with `djship up --env {compose.environment}`.",
         )
-    from djship.hotfix import hotfix_files, install_script, pack
+    from djship.shipping.hotfix import hotfix_files, install_script, pack
 
     files = hotfix_files(compose.project.root)
     output().step(f"Shipping {len(files)} files to web and reloading its workers one by one")
@@ -296,7 +267,7 @@ def reload(environment: str | None) -> None:
 @click.option("--force", is_flag=True, help="Replace an existing pair.")
 def certificate(hosts: tuple[str, ...], force: bool) -> None:
     """Make a self-signed TLS pair for a local production run (TLS_CERT_FILE, TLS_KEY_FILE)."""
-    from djship.certificate import DEFAULT_HOSTS, self_signed
+    from djship.scaffold.certificate import DEFAULT_HOSTS, self_signed
 
     project = find_project(Path.cwd())
     cert_path, key_path = tls_paths(project)
@@ -315,89 +286,15 @@ def certificate(hosts: tuple[str, ...], force: bool) -> None:
 
 
 @cli.command()
-@click.option("--base", type=click.Choice(BASES), help="Image family (default: the project's).")
-@click.option("--arch", type=click.Choice(ARCHITECTURES), default="x86_64", show_default=True)
-@click.option("--offline", is_flag=True, help="Use only the index cache, never the network.")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output on stdout.")
-def deps(base: str | None, arch: str, offline: bool, as_json: bool) -> None:
-    """Which wheels fit the image and which system packages each dependency needs."""
-    from djship.deps import project_report, report_as_data, unknown_hint
-    from djship.platforms import target_for
-
-    project = find_project(Path.cwd())
-    target = target_for(base or project.base, arch)
-    report = project_report(project, target, offline=offline)
-    if as_json:
-        click.echo(json.dumps(report_as_data(report), indent=2))
-    else:
-        show_report(report)
-    if report.unknown:
-        output().error(
-            "some dependencies build from source with no known system packages",
-            unknown_hint(report),
-        )
-
-
-def show_report(report) -> None:
-    """The report as a table (a person) or as lines (--plain)."""
-    out = output()
-    out.step(f"Dependencies on {report.target.describe()}")
-    rows = [
-        (
-            d.name,
-            d.version,
-            "wheel" if d.wheel else "source",
-            " ".join(d.build) or "-",
-            " ".join(d.runtime) or "-",
-            d.reason if (d.build or d.runtime or d.unknown) else "",
-        )
-        for d in report.decisions
-    ]
-    if out.plain:
-        for row in rows:
-            out.info("  ".join(row).rstrip())
-    else:
-        from rich.table import Table
-
-        table = Table(
-            "distribution", "version", "installs from", "build stage", "runtime", "why", box=None
-        )
-        for row in rows:
-            table.add_row(*row)
-        out.console.print(table)
-    out.info(f"build stage: {' '.join(report.build_packages) or '(nothing)'}")
-    out.info(f"runtime:     {' '.join(report.runtime_packages) or '(nothing)'}")
-
-
-@cli.command()
 @ENV_OPTION
 def build(environment: str | None) -> None:
     """Build the web image of an environment and print its size."""
     compose = current_compose(environment)
     check_engine()
-    from djship.deps import refresh_system_packages
+    from djship.dependencies.report import refresh_system_packages
 
     refresh_system_packages(compose.project, output(), strict=True)
     output().step(f"Building the {compose.environment} image")
     stream(compose.build(WEB_SERVICE), what="building the image")
     image = f"{compose.project.name}-{WEB_SERVICE}:{compose.environment}"
     output().success(f"Built {image}{image_size_suffix(image)}")
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Entry point: DjshipError becomes one readable message and its exit code."""
-    args = sys.argv[1:] if argv is None else argv
-    try:
-        code = cli.main(args=args, prog_name="djship", standalone_mode=False)
-    except click.ClickException as error:
-        error.show()
-        sys.exit(error.exit_code)
-    except click.exceptions.Abort:
-        Output(plain="--plain" in args or None).error("aborted")
-        sys.exit(1)
-    except DjshipError as error:
-        Output(plain="--plain" in args or None).error(error.message, error.hint)
-        sys.exit(error.exit_code)
-    except KeyboardInterrupt:
-        sys.exit(130)
-    sys.exit(code if isinstance(code, int) else 0)

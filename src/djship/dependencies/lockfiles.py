@@ -1,7 +1,7 @@
 """Reading the three lock formats into one list of pinned distributions.
 
 uv.lock names every wheel of every package; Pipfile.lock and a hashed requirements.txt give
-only names and versions, so their files are looked up in the package index (djship.index).
+only names and versions, so their files are looked up in the package index (the index module).
 """
 
 from __future__ import annotations

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
+from djship.dependencies.lockfiles import Pinned
+from djship.dependencies.platforms import Target
 from djship.errors import DjshipError
-from djship.lockfiles import Pinned
-from djship.platforms import Target
 
 PROJECT_KNOWLEDGE = "environments/system-packages.toml"
 TOOLCHAIN = "toolchain"
@@ -77,7 +77,7 @@ def parse_knowledge(text: str, source: str) -> dict[str, Entry]:
 
 def load_knowledge(project_root: Path | None = None) -> dict[str, Entry]:
     """djship's knowledge, overlaid with the project's environments/system-packages.toml."""
-    text = (files("djship") / "data" / "system_packages.toml").read_text("utf-8")
+    text = (files("djship.dependencies") / "data" / "system_packages.toml").read_text("utf-8")
     knowledge = parse_knowledge(text, "djship's system_packages.toml")
     if project_root is not None and (project_root / PROJECT_KNOWLEDGE).is_file():
         own = (project_root / PROJECT_KNOWLEDGE).read_text("utf-8")

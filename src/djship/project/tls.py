@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from djship.errors import DjshipError
-from djship.project import Project
+from djship.project.layout import Project
 
 DEFAULT_CERT = "./environments/prod/tls/cert.pem"
 DEFAULT_KEY = "./environments/prod/tls/key.pem"

@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from djship.project import Project
-from djship.runner import Command
+from djship.engine.runner import Command
+from djship.project.layout import Project
 
 WEB_SERVICE = "web"
 PROXY_SERVICE = "proxy"

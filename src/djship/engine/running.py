@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import time
 
-from djship.compose import Compose
 from djship.console import Output
+from djship.engine.compose import Compose
+from djship.engine.health import judge, parse_ps, services_with_healthcheck
+from djship.engine.runner import Command, capture, last_lines
 from djship.errors import DjshipError
-from djship.health import judge, parse_ps, services_with_healthcheck
-from djship.project import DEFAULT_ENVIRONMENT
-from djship.runner import Command, capture, last_lines
+from djship.project.layout import DEFAULT_ENVIRONMENT
 
 
 def compose_config(compose: Compose) -> str:

@@ -7,8 +7,8 @@ import errno
 import socket
 from collections.abc import Iterable
 
+from djship.engine.runner import Command, capture
 from djship.errors import DjshipError
-from djship.runner import Command, capture
 
 MIN_COMPOSE_MAJOR = 2
 

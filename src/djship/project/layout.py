@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from djship.envfile import read_env
 from djship.errors import DjshipError
-from djship.locking import LockTool, detect_tool
+from djship.project.envfile import read_env
+from djship.project.locking import LockTool, detect_tool
 
 BASE_COMPOSE_FILE = "compose.yaml"
 ENVIRONMENTS_DIR = "environments"

@@ -6,13 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from djship.console import Output
-from djship.dockerfile import SystemPackages, update_dockerfiles
+from djship.dependencies.dockerfile import SystemPackages, update_dockerfiles
+from djship.dependencies.index import PackageIndex, default_cache_dir
+from djship.dependencies.lockfiles import Pinned, find_lock_file, read_lock
+from djship.dependencies.platforms import Target, target_for
+from djship.dependencies.sysdeps import Report, analyse, load_knowledge
 from djship.errors import DjshipError
-from djship.index import PackageIndex, default_cache_dir
-from djship.lockfiles import Pinned, find_lock_file, read_lock
-from djship.platforms import Target, target_for
-from djship.project import Project
-from djship.sysdeps import Report, analyse, load_knowledge
+from djship.project.layout import Project
 
 
 def project_report(

@@ -18,14 +18,14 @@ from pathlib import Path, PurePosixPath
 
 import jinja2
 
-from djship.dockerfile import SystemPackages
+from djship.dependencies.dockerfile import SystemPackages
+from djship.dependencies.lockfiles import parse_uv_lock
+from djship.dependencies.platforms import TARGETS
+from djship.dependencies.sysdeps import analyse, load_knowledge
 from djship.errors import DjshipError
-from djship.lockfiles import parse_uv_lock
-from djship.locking import TOOLS, LockTool
-from djship.platforms import TARGETS
-from djship.sysdeps import analyse, load_knowledge
+from djship.project.locking import TOOLS, LockTool
 
-TEMPLATE_ROOT = files("djship") / "templates" / "project"
+TEMPLATE_ROOT = files("djship.scaffold") / "templates" / "project"
 PROJECT_PACKAGE_PLACEHOLDER = "__project__"
 TEMPLATE_SUFFIX = ".j2"
 ENV_EXAMPLE = ".env.example"
