@@ -31,7 +31,9 @@ def compose(rendered, path="compose.yaml"):
 def test_every_brick_is_named_in_compose_yaml(rendered):
     services = compose(rendered)["services"]
     assert set(services) == {"web", "proxy", "db"}
-    assert services["web"]["env_file"] == ".env"
+    assert (
+        compose(rendered, "environments/dev/compose.yaml")["services"]["web"]["env_file"] == ".env"
+    )
     assert services["web"]["depends_on"] == {"db": {"condition": "service_healthy"}}
     assert services["proxy"]["depends_on"] == {"web": {"condition": "service_healthy"}}
     for service in services.values():

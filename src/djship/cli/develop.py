@@ -3,7 +3,6 @@ it, lock its dependencies, build its image, hotfix it."""
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -14,8 +13,8 @@ from djship.engine.compose import WEB_SERVICE, Compose, for_lock, forwarded_vari
 from djship.engine.preflight import check_engine, check_ports, ports_of_project
 from djship.engine.runner import capture, feed, interactive, stream
 from djship.engine.running import (
-    compose_config,
     image_size_suffix,
+    prepare,
     proxy_url,
     start_failure,
     wait_until_healthy,
@@ -109,7 +108,7 @@ def up(environment: str | None, build: bool, timeout: int) -> None:
     if compose.environment != DEFAULT_ENVIRONMENT:
         check_tls_files(compose.project)
     check_engine()
-    config = json.loads(compose_config(compose))
+    config = prepare(compose)
     check_ports(config, ports_of_project(compose.project.name))
     if build:
         from djship.dependencies.report import refresh_system_packages
@@ -206,6 +205,8 @@ def run_manage(environment: str | None, args: tuple[str, ...]) -> int:
     compose = current_compose(environment)
     check_engine()
     running = WEB_SERVICE in capture(compose.running_services()).stdout.split()
+    if not running:
+        prepare(compose)  # a one-off container mounts the secret files
     forward = forwarded_variables(dict(os.environ))
     return interactive(compose.manage(args, running=running, tty=stdin_is_tty(), forward=forward))
 

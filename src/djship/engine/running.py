@@ -3,6 +3,7 @@ configuration, the wait until every service is healthy, the URL it answers on, i
 
 from __future__ import annotations
 
+import json
 import time
 
 from djship.console import Output
@@ -11,9 +12,10 @@ from djship.engine.health import judge, parse_ps, services_with_healthcheck
 from djship.engine.runner import Command, capture, last_lines
 from djship.errors import DjshipError
 from djship.project.layout import DEFAULT_ENVIRONMENT
+from djship.project.secrets import environment_secrets, write_secret_files
 
 
-def compose_config(compose: Compose) -> str:
+def compose_config(compose: Compose) -> dict:
     """The resolved configuration; an invalid file is reported as such, with Compose's reason."""
     result = capture(compose.config_json(), check=False)
     if result.returncode != 0:
@@ -21,7 +23,15 @@ def compose_config(compose: Compose) -> str:
             f"the Compose files of environment {compose.environment!r} are invalid:\n"
             + last_lines(result.stderr)
         )
-    return result.stdout
+    return json.loads(result.stdout)
+
+
+def prepare(compose: Compose) -> dict:
+    """The resolved configuration, once the secret files it mounts are written from .env:
+    what every command that creates containers needs first."""
+    config = compose_config(compose)
+    write_secret_files(environment_secrets(compose.project, compose.environment, config))
+    return config
 
 
 def wait_until_healthy(compose: Compose, config: dict, timeout: int, output: Output) -> None:

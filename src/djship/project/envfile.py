@@ -103,3 +103,8 @@ def set_value(text: str, key: str, value: str) -> str:
     if lines and not lines[-1].endswith("\n"):
         lines[-1] += "\n"
     return "".join(lines) + f"{key}={value}\n"
+
+
+def compose_value(raw: str) -> str:
+    """A .env value as Compose hands it to a container: `$$` is its escape for a literal `$`."""
+    return raw.replace("$$", "$")

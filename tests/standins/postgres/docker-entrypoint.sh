@@ -13,7 +13,22 @@ if [ "${1:-}" = postgres ] && [ "$(id -u)" = 0 ]; then
   exec setpriv --reuid=postgres --regid=postgres --init-groups "$0" "$@"
 fi
 
+# As the official image: VAR_FILE names a file holding VAR's value (Docker secrets); read as
+# the postgres user, after the privilege drop.
+file_env() {
+  local var=$1 file_var="${1}_FILE"
+  if [ -n "${!var:-}" ] && [ -n "${!file_var:-}" ]; then
+    echo "error: both $var and $file_var are set (but are exclusive)" >&2
+    exit 1
+  fi
+  if [ -n "${!file_var:-}" ]; then
+    export "$var"="$(<"${!file_var}")"
+    unset "$file_var"
+  fi
+}
+
 if [ "${1:-}" = postgres ] && [ ! -s "$PGDATA/PG_VERSION" ]; then
+  for var in POSTGRES_PASSWORD POSTGRES_USER POSTGRES_DB; do file_env "$var"; done
   : "${POSTGRES_PASSWORD:?POSTGRES_PASSWORD must be set (as in the official image)}"
   user=${POSTGRES_USER:-postgres}
   db=${POSTGRES_DB:-$user}
