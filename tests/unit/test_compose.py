@@ -78,3 +78,25 @@ def test_lock_always_uses_the_dev_files_and_rebuilds_the_tools_stage(tmp_path):
 def test_logs_flags(tmp_path):
     argv = Compose(project(tmp_path), "prod").logs(("web",), follow=True, tail="20").argv
     assert argv[-4:] == ["logs", "--follow", "--tail=20", "web"]
+
+
+def test_a_new_container_starts_beside_the_live_one(tmp_path):
+    command = Compose(project(tmp_path), "prod").scale("web", 2)
+    assert command.argv[len(FILES_PROD) + 2 :] == [
+        "up", "--detach", "--no-build", "--no-deps", "--no-recreate", "--scale", "web=2", "web",
+    ]  # fmt: skip
+
+
+def test_starting_the_proxy_leaves_the_web_containers_alone(tmp_path):
+    compose = Compose(project(tmp_path), "prod")
+    assert "--no-deps" in compose.start("proxy", no_deps=True).argv
+    assert "--no-deps" not in compose.start().argv
+
+
+def test_a_one_off_of_another_release_overrides_only_the_image(tmp_path):
+    import json
+
+    command, override = Compose(project(tmp_path), "prod").run_image("web", "p-web:v2", ["true"])
+    assert command.argv[2 : 2 + len(FILES_PROD) + 2] == [*FILES_PROD, "-f", "-"]
+    assert command.argv[-6:] == ["run", "--rm", "--no-deps", "-T", "web", "true"]
+    assert json.loads(override) == {"services": {"web": {"image": "p-web:v2"}}}

@@ -6,6 +6,7 @@ anything plain Compose cannot: it only picks the files of the environment and th
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 
@@ -27,8 +28,10 @@ class Compose:
     environment: str
     plain: bool = False
 
-    def command(self, *args: str) -> Command:
+    def command(self, *args: str, override: bool = False) -> Command:
+        """`override`: one more file, read from stdin (`-f -`), for a one-off change."""
         files = [arg for f in self.project.compose_files(self.environment) for arg in ("-f", f)]
+        files += ["-f", "-"] if override else []
         progress = ["--progress", "plain"] if self.plain else []
         return Command(["docker", "compose", *progress, *files, *args], cwd=self.project.root)
 
@@ -42,6 +45,36 @@ class Compose:
         # Detached: djship then waits for health itself, showing progress. --no-build: the
         # build step ran before (or was skipped on purpose).
         return self.command("up", "--detach", "--no-build", "--remove-orphans")
+
+    def start(self, *services: str, no_deps: bool = False) -> Command:
+        """Start services that are not running yet; running ones are left as they are.
+
+        `no_deps`: leave the services they depend on alone (Compose would otherwise bring
+        them back to their configured scale, removing a container started beside).
+        """
+        flags = ["--no-deps"] if no_deps else []
+        return self.command("up", "--detach", "--no-build", "--no-recreate", *flags, *services)
+
+    def scale(self, service: str, count: int) -> Command:
+        """`count` containers of `service`, existing ones kept: the new one starts beside them."""
+        return self.command(
+            "up", "--detach", "--no-build", "--no-deps", "--no-recreate",
+            "--scale", f"{service}={count}", service,
+        )  # fmt: skip
+
+    def run(self, service: str, argv: list[str]) -> Command:
+        """A one-off container of `service` (its image, environment, secrets, network)."""
+        return self.command("run", "--rm", "--no-deps", "-T", service, *argv)
+
+    def run_image(self, service: str, image: str, argv: list[str]) -> tuple[Command, str]:
+        """A one-off container of `service` running another image (a release not live yet):
+        the command, and the override it reads on stdin. Nothing else of the service changes."""
+        override = json.dumps({"services": {service: {"image": image}}})
+        command = self.command("run", "--rm", "--no-deps", "-T", service, *argv, override=True)
+        return command, override
+
+    def container_ids(self, service: str) -> Command:
+        return self.command("ps", "--quiet", "--status", "running", service)
 
     def ps(self) -> Command:
         return self.command("ps", "--all")
@@ -79,6 +112,10 @@ class Compose:
     def shell_in(self, service: str, script: str) -> Command:
         """A shell script run in a service's running container, stdin attached, no TTY."""
         return self.command("exec", "-T", service, "sh", "-c", script)
+
+    def proxy_script(self, script: str) -> Command:
+        """A script in the proxy as root: nginx's own files (its master runs as root)."""
+        return self.command("exec", "-T", "--user", "0", PROXY_SERVICE, "sh", "-c", script)
 
     def lock(self) -> Command:
         """Refresh the lock file in the `lock` service (tools stage), writing it to the host."""

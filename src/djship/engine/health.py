@@ -4,6 +4,7 @@ stack is up, still starting, or broken: pure functions, tested without an engine
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 
 
@@ -93,3 +94,41 @@ def judge(
     parts = [f"{s.service}: {s.label}" for s in sorted(states, key=lambda s: s.service)]
     parts += [f"{name}: not created" for name in missing]
     return Verdict(ready=ready, failed=failed, summary=", ".join(parts))
+
+
+def container_state(inspect: dict) -> ServiceState:
+    """One container's state from `docker inspect` (its name standing for the service)."""
+    state = inspect.get("State", {})
+    return ServiceState(
+        service=inspect.get("Name", "").lstrip("/"),
+        state=state.get("Status", ""),
+        health=(state.get("Health") or {}).get("Status", ""),
+        exit_code=int(state.get("ExitCode", 0) or 0),
+    )
+
+
+DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|ms|s|m|h)")
+UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def seconds(duration: str | int | float | None, default: float = 0.0) -> float:
+    """A Compose/Go duration ("1m30s", "5s") in seconds; a number is taken as nanoseconds,
+    as `docker inspect` writes them."""
+    if duration is None or duration == "":
+        return default
+    if isinstance(duration, int | float):
+        return duration / 1e9
+    parts = DURATION_PART.findall(duration)
+    return sum(float(value) * UNIT_SECONDS[unit] for value, unit in parts) if parts else default
+
+
+def health_window(healthcheck: dict | None) -> float:
+    """How long a starting container may take before Docker calls it unhealthy: the start
+    period, then `retries` failed checks, `interval` apart, each up to `timeout` long."""
+    if not healthcheck:
+        return 0.0
+    start = seconds(healthcheck.get("start_period"))
+    interval = seconds(healthcheck.get("interval"), 30.0)
+    timeout = seconds(healthcheck.get("timeout"), 30.0)
+    retries = int(healthcheck.get("retries") or 3)
+    return start + retries * (interval + timeout)

@@ -8,6 +8,7 @@ import shlex
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
+from subprocess import PIPE
 
 from djship.errors import DjshipError
 
@@ -38,8 +39,13 @@ def _not_installed(command: Command) -> DjshipError:
     return DjshipError(f"`{program}` is not installed (not found on PATH)")
 
 
-def capture(command: Command, *, check: bool = True) -> subprocess.CompletedProcess[str]:
-    """Run quietly and return the output; on failure raise with the command's own words."""
+def capture(
+    command: Command, *, check: bool = True, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run quietly and return the output; on failure raise with the command's own words.
+
+    `stdin`, when given, is the command's input (a Compose override read with `-f -`, say).
+    """
     try:
         result = subprocess.run(
             command.argv,
@@ -47,7 +53,7 @@ def capture(command: Command, *, check: bool = True) -> subprocess.CompletedProc
             env=_environ(command),
             capture_output=True,
             text=True,
-            stdin=subprocess.DEVNULL,
+            **({"input": stdin} if stdin is not None else {"stdin": subprocess.DEVNULL}),
         )
     except FileNotFoundError:
         raise _not_installed(command) from None
@@ -88,3 +94,40 @@ def last_lines(text: str, count: int = 5) -> str:
     """The end of an error output: where tools put the reason."""
     lines = [line for line in text.strip().splitlines() if line.strip()]
     return "\n".join(lines[-count:]) if lines else "no output"
+
+
+def to_file(command: Command, path: Path, *, what: str) -> None:
+    """Run with stdout written to `path` (a database dump, say); on failure the partial file
+    is removed, so a file that exists is a complete one."""
+    partial = path.with_name(path.name + ".partial")
+    try:
+        with partial.open("wb") as out:
+            result = subprocess.run(
+                command.argv, cwd=command.cwd, env=_environ(command), stdout=out, stderr=PIPE
+            )
+    except FileNotFoundError:
+        partial.unlink(missing_ok=True)
+        raise _not_installed(command) from None
+    if result.returncode != 0:
+        partial.unlink(missing_ok=True)
+        reason = last_lines(result.stderr.decode(errors="replace"))
+        raise DjshipError(f"{what} failed: {reason}")
+    partial.rename(path)
+
+
+def from_file(command: Command, path: Path, *, what: str) -> str:
+    """Run with `path` on stdin (a dump to restore); returns stdout, raises on failure."""
+    with path.open("rb") as data:
+        try:
+            result = subprocess.run(
+                command.argv,
+                cwd=command.cwd,
+                env=_environ(command),
+                stdin=data,
+                capture_output=True,
+            )
+        except FileNotFoundError:
+            raise _not_installed(command) from None
+    if result.returncode != 0:
+        raise DjshipError(f"{what} failed: {last_lines(result.stderr.decode(errors='replace'))}")
+    return result.stdout.decode(errors="replace")

@@ -34,9 +34,17 @@ def prepare(compose: Compose) -> dict:
     return config
 
 
-def wait_until_healthy(compose: Compose, config: dict, timeout: int, output: Output) -> None:
-    """Poll the containers until all are healthy; on failure show the broken ones' logs."""
-    expected, checked = set(config["services"]), services_with_healthcheck(config)
+def wait_until_healthy(
+    compose: Compose,
+    config: dict,
+    timeout: int,
+    output: Output,
+    services: tuple[str, ...] = (),
+) -> None:
+    """Poll the containers until all (or `services`) are healthy; on failure show the broken
+    ones' logs."""
+    expected = set(services or config["services"])
+    checked = services_with_healthcheck(config)
     deadline = time.monotonic() + timeout
     with output.status("Waiting for the services to be healthy") as line:
         while True:

@@ -1,0 +1,67 @@
+"""`djship release`: build the production image, name it with an immutable version, label
+it, push it to REGISTRY when there is one, and record it in the target's ledger."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from djship.console import Output
+from djship.dependencies.report import refresh_system_packages
+from djship.engine.compose import WEB_SERVICE, Compose
+from djship.engine.docker import Docker
+from djship.engine.runner import capture, feed, stream
+from djship.errors import DjshipError
+from djship.shipping.deploy import read_graph, record
+from djship.shipping.ledger import RELEASED, Event, Ledger
+from djship.shipping.release import (
+    ReleaseFacts,
+    label_dockerfile,
+    local_image,
+    prod_image,
+    registry_image,
+)
+from djship.shipping.version import decide_version, read_source
+
+
+def make_release(compose: Compose, ledger: Ledger, target: str, out: Output) -> Event:
+    project = compose.project
+    docker = Docker()
+    refresh_system_packages(project, out, strict=True)  # before the version: it may edit
+    now = datetime.now(UTC)
+    source = read_source(project.root)
+    version = decide_version(source, now)
+    image = local_image(project.name, version)
+    if capture(docker.image_id(image), check=False).returncode == 0:
+        raise DjshipError(
+            f"release {version} exists already ({image}): a version names one build",
+            hint=f"Deploy it with `djship deploy {version}`, or commit your change first.",
+        )
+    if source.dirty:
+        out.info("The working tree has uncommitted changes: the version says so (-dirty-).")
+    out.step(f"Building release {version}")
+    stream(compose.build(WEB_SERVICE), what="building the production image")
+    built = prod_image(project.name)
+    graph = read_graph(built, docker)
+    facts = ReleaseFacts(project.name, version, now.isoformat(timespec="seconds"), source, graph)
+    feed(
+        docker.build_labels(built, image, facts.labels()),
+        label_dockerfile(built),
+        what="labelling the release image",
+    )
+    image_id = capture(docker.image_id(image)).stdout.strip()
+    pushed = push(docker, project.env.get("REGISTRY", ""), project.name, version, image, out)
+    event = Event(RELEASED, version, now.isoformat(), target, facts.details(image_id, pushed))
+    record(ledger, event)
+    out.success(f"Released {version} ({image_id[7:19]}): `djship deploy {version}` ships it.")
+    return event
+
+
+def push(docker: Docker, registry: str, project: str, version: str, image: str, out: Output):
+    """The image's name for the nodes: pushed to REGISTRY when set, else the local tag."""
+    if not registry:
+        return image
+    remote = registry_image(registry, project, version)
+    capture(docker.tag(image, remote))
+    out.step(f"Pushing {remote}")
+    stream(docker.push(remote), what=f"pushing {remote} (is REGISTRY={registry} reachable?)")
+    return remote
