@@ -47,6 +47,8 @@ build_base
 build_standin python djship-standin/python:3.13-slim
 build_standin postgres djship-standin/postgres:17-alpine
 build_standin nginx djship-standin/nginx:1.28-alpine
+build_standin registry djship-standin/registry:2
 echo "PYTHON_IMAGE=djship-standin/python:3.13-slim"
 echo "POSTGRES_IMAGE=djship-standin/postgres:17-alpine"
 echo "NGINX_IMAGE=djship-standin/nginx:1.28-alpine"
+echo "REGISTRY_IMAGE=djship-standin/registry:2"
