@@ -35,7 +35,7 @@ def test_every_uwsgi_option_says_why(files):
 
 def test_uwsgi_does_what_the_write_up_asks(files):
     options = uwsgi_options(files["environments/prod/uwsgi.ini"])
-    assert options["http-socket"] == [":8000"]
+    assert options["http-socket"] == [":8000", "/run/web/%h.sock"]  # TCP, and the live.sock one
     for flag in ("master", "need-app", "strict", "vacuum", "lazy-apps"):
         assert options[flag] == ["true"], flag
     assert options["cheaper-algo"] == ["busyness"]

@@ -177,6 +177,29 @@ def rollback(
     roll_back(destination, known_version(destination, version), migrate=migrate)
 
 
+@cli.command()
+@click.argument("version", required=False)
+@ENV_OPTION
+def stack(version: str | None, environment: str | None) -> None:
+    """Print the Swarm stack file derived from the Compose files (what a swarm deploy uses)."""
+    from djship.engine.running import prepare
+    from djship.shipping.release import registry_image
+    from djship.shipping.stackfile import stack_yaml
+    from djship.shipping.swarm import stack_for
+
+    compose = shipping_compose(environment)
+    project = compose.project
+    registry = project.env.get("REGISTRY", "")
+    version = version or "VERSION"
+    image = (
+        registry_image(registry, project.name, version)
+        if registry
+        else f"{project.name}-web:{version}"
+    )
+    check_engine()
+    click.echo(stack_yaml(stack_for(compose, prepare(compose), version, image, None)), nl=False)
+
+
 # --- the database --------------------------------------------------------------------------
 
 

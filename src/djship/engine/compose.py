@@ -55,11 +55,12 @@ class Compose:
         flags = ["--no-deps"] if no_deps else []
         return self.command("up", "--detach", "--no-build", "--no-recreate", *flags, *services)
 
-    def scale(self, service: str, count: int) -> Command:
-        """`count` containers of `service`, existing ones kept: the new one starts beside them."""
+    def scale(self, service: str, count: int, *, start: bool = True) -> Command:
+        """`count` containers of `service`, existing ones kept: a new one is created beside
+        them, by Compose from the service's own definition (and left stopped: `start`)."""
         return self.command(
             "up", "--detach", "--no-build", "--no-deps", "--no-recreate",
-            "--scale", f"{service}={count}", service,
+            *([] if start else ["--no-start"]), "--scale", f"{service}={count}", service,
         )  # fmt: skip
 
     def run(self, service: str, argv: list[str]) -> Command:
@@ -73,8 +74,8 @@ class Compose:
         command = self.command("run", "--rm", "--no-deps", "-T", service, *argv, override=True)
         return command, override
 
-    def container_ids(self, service: str) -> Command:
-        return self.command("ps", "--quiet", "--status", "running", service)
+    def container_ids(self, service: str, status: str = "running") -> Command:
+        return self.command("ps", "--all", "--quiet", "--status", status, service)
 
     def ps(self) -> Command:
         return self.command("ps", "--all")

@@ -8,8 +8,9 @@
 4. the ledger records what happened, for every operator to see.
 
 A rollback first checks the schema: migrations the live release applied and the target does
-not know are refused, or reversed with the live release's code when asked (`--migrate`),
-after a backup, and only when every one of them is reversible.
+not know are refused, or, when asked (`--migrate`) and only when every one is reversible,
+backed up and reversed with the live release's code (the older code does not know them),
+once the older release serves.
 """
 
 from __future__ import annotations
@@ -149,6 +150,10 @@ def take_backup(target: Target, label: str, why: str) -> Path:
 
 
 def rollback(target: Target, version: str, *, migrate: bool) -> None:
+    """Back to `version`. Migrations it lacks are checked (refused, irreversible) and the
+    database backed up before anything changes; they are reversed once the older release
+    serves: every deploy already has the older code run on the newer schema (migrations run
+    before traffic moves), while the newer code may not survive the older schema."""
     history = events(target.ledger)
     live = live_version(history)
     if live is None:
@@ -159,19 +164,25 @@ def rollback(target: Target, version: str, *, migrate: bool) -> None:
     live_image = target.release_image(live)
     with target.lock(image):
         target.ensure_database()
-        reverse_migrations(target, live, live_image, version, image, migrate=migrate)
+        request = plan_reversal(target, live, live_image, version, image, migrate=migrate)
         ship(target, version, image, via="rollback", previous=live)
         record(target.ledger, Event(ROLLED_BACK, live, now_iso(), target.name, {"to": version}))
+        if request:
+            target.out.step(f"Reversing them with release {live}'s code (it knows them)")
+            target.django(live_image, request, f"reversing the migrations of {live}")
+            target.out.success(f"The schema is back to release {version}'s.")
 
 
-def reverse_migrations(
+def plan_reversal(
     target: Target, live: str, live_image: str, version: str, image: str, *, migrate: bool
-) -> None:
-    """What the live release applied and the target lacks, reversed with the live code."""
+) -> dict | None:
+    """The migrate request that reverses what the live release applied and the target
+    lacks (None: nothing to reverse); refused without --migrate or when irreversible. A
+    backup is taken before returning a request."""
     plan = target.django(live_image, {"action": "plan"}, f"reading the database ({live})")
     needed = reversal(applied_of(plan), read_graph(live_image), read_graph(image))
     if not needed.missing:
-        return
+        return None
     if not migrate:
         raise refusal(needed, version)
     request = {"action": "plan", "targets": [list(t) for t in needed.targets]}
@@ -184,7 +195,5 @@ def reverse_migrations(
             hint="Nothing was changed. Deploy a fix forward instead.",
         )
     labels = ", ".join(step.label for step in steps)
-    take_backup(target, live, f"reversing {len(steps)} migration(s) of {live}: {labels}")
-    target.out.step(f"Reversing them with release {live}'s code")
-    request = {"action": "migrate", "targets": request["targets"]}
-    target.django(live_image, request, f"reversing the migrations of {live}")
+    take_backup(target, live, f"{len(steps)} migration(s) of {live} to reverse: {labels}")
+    return {"action": "migrate", "targets": request["targets"]}

@@ -1,11 +1,14 @@
 """Shipping to one host with Docker Compose: the new web container starts beside the live
 one and takes traffic only once healthy; the old one then drains and stops.
 
-How traffic moves: nginx's `upstream django` group (environments/prod/nginx-upstream.conf
-.template) names `web`, resolved when the proxy starts. djship rewrites that group's server
-line to the candidate's address, checks the configuration and reloads nginx, whose old
-workers finish their requests while new ones use the candidate. Only then is the old
-container stopped, with its grace period, so uWSGI drains what it still serves.
+How traffic moves, without reloading nginx (a reload closes clients' idle keep-alive
+connections): on one host nginx connects to uWSGI through /run/web/live.sock, a symbolic
+link to the live container's Unix socket in a volume they share, followed at each new
+connection. Once the new container's healthcheck passes, the link is renamed to point at
+it: every new connection goes there at once. The old container then holds only the
+requests it had; it is stopped with its grace period, and uWSGI finishes them first.
+(Removing a container from Docker's DNS instead would leave a window: uWSGI keeps its
+listening socket open while it drains, so connections arriving then are reset.)
 
 `docker compose up` keeps agreeing with what runs: the compose file's image tag
 (`<project>-web:prod`) points at the live release, and the one web container left is the
@@ -34,16 +37,8 @@ from djship.shipping.migrations import manage_argv, parse_result
 from djship.shipping.release import local_image, prod_image, registry_image
 
 DB_SERVICE = "db"
-UPSTREAM_FILE = "/etc/nginx/conf.d/upstream.conf"
-WEB_PORT = 8000
-# Only the server line of the group changes: keepalive and anything the user added stay.
-SWITCH_SCRIPT = (
-    f"cp {UPSTREAM_FILE} /tmp/upstream.conf.live"
-    f" && sed -E 's/^([[:space:]]*)server [^;]+;/\\1server '\"$1\"';/' /tmp/upstream.conf.live"
-    f" > {UPSTREAM_FILE}"
-    f" && if nginx -t -q; then nginx -s reload; else cp /tmp/upstream.conf.live {UPSTREAM_FILE};"
-    " exit 1; fi"
-)
+# Run in a web container, it points the proxy's live.sock link at that container's socket.
+LIVE_SOCKET_SCRIPT = "/app/environments/prod/live-socket.py"
 
 
 @dataclass
@@ -141,10 +136,14 @@ class HostTarget:
         if len(fresh) != 1:
             raise DjshipError(f"expected one new web container, found {len(fresh)}")
         candidate = fresh[0]
-        self.wait_healthy(candidate, version)
+        try:
+            self.wait_healthy(candidate, version)
+        except BaseException:
+            capture(self.docker.command("rm", "--force", candidate), check=False)
+            raise
         stream(self.compose.start(PROXY_SERVICE, no_deps=True), what="starting the proxy")
-        self.point_proxy_at(candidate)
-        self.out.step("Draining and stopping the previous container")
+        self.out.step("Sending traffic to it; draining and stopping the previous container")
+        capture(self.docker.exec(candidate, "python", LIVE_SOCKET_SCRIPT))
         grace = int(seconds(self.config["services"][WEB_SERVICE].get("stop_grace_period"), 10))
         capture(self.docker.command("stop", "--time", str(grace), *live))
         capture(self.docker.command("rm", *live))
@@ -172,42 +171,9 @@ class HostTarget:
 
     def discard(self, container: str, version: str, label: str) -> None:
         logs = capture(self.docker.command("logs", "--tail", "25", container), check=False)
-        capture(self.docker.command("rm", "--force", container), check=False)
         raise ReleaseFailed(
             f"release {version} never became healthy ({label}); it was stopped and the "
             f"live release keeps serving.\nIts last log lines:\n"
             + (logs.stdout + logs.stderr).rstrip(),
             hint="Fix it and release again; `djship releases` shows what is live.",
         )
-
-    def point_proxy_at(self, container: str) -> None:
-        """nginx's web group names the container; returns once new nginx workers serve."""
-        address = self.container_address(container)
-        before = self.nginx_workers()
-        script = SWITCH_SCRIPT.replace('"$1"', address)
-        capture(self.compose.proxy_script(script))
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            current = self.nginx_workers()
-            if current and not current & before:
-                return
-            time.sleep(0.2)
-        raise DjshipError("nginx did not reload within 15 s (see `djship logs proxy`)")
-
-    def container_address(self, container: str) -> str:
-        inspect = json.loads(capture(self.docker.inspect("container", container)).stdout)[0]
-        networks = inspect["NetworkSettings"]["Networks"]
-        address = next(iter(networks.values()))["IPAddress"]
-        return f"{address}:{WEB_PORT}"
-
-    def nginx_workers(self) -> set[str]:
-        """PIDs of the proxy's nginx workers that take new requests (not shutting down)."""
-        ids = capture(self.compose.container_ids(PROXY_SERVICE)).stdout.split()
-        if not ids:
-            return set()
-        top = capture(self.docker.command("top", ids[0], "-eo", "pid,args")).stdout
-        return {
-            line.split(None, 1)[0]
-            for line in top.splitlines()[1:]
-            if "worker process" in line and "shutting down" not in line
-        }

@@ -37,4 +37,27 @@ echo "start-uwsgi: ${cpus} CPU(s) usable; workers ${min}..${max}, ${initial} at 
 # trigger: both must exist before uWSGI starts watching.
 mkdir -p /srv/hotfix/code 2>/dev/null || true
 touch /srv/hotfix/reload 2>/dev/null || true
-exec uwsgi --ini /app/environments/prod/uwsgi.ini
+
+# One host: the first container (or one starting after the live one died) takes the traffic;
+# during a deploy the new one waits until djship moves live.sock to it, once healthy.
+if [ -d /run/web ] && [ -w /run/web ]; then
+  python /app/environments/prod/live-socket.py --if-free || true
+fi
+
+# Without a stop delay, uWSGI is the container's main process, as usual.
+delay=${WEB_STOP_DELAY:-0}
+if [ "$delay" = 0 ]; then
+  exec uwsgi --ini /app/environments/prod/uwsgi.ini
+fi
+# A swarm takes a task out of its DNS as it stops it, but nginx may still use the address it
+# resolved a moment ago: keep serving WEB_STOP_DELAY seconds after SIGTERM, then drain.
+# SIGHUP (full reload) is passed on as it is.
+uwsgi --ini /app/environments/prod/uwsgi.ini &
+pid=$!
+trap 'sleep "$delay"; kill -TERM "$pid"' TERM
+trap 'kill -HUP "$pid"' HUP
+status=0
+while kill -0 "$pid" 2>/dev/null; do
+  wait "$pid" || status=$?   # returns early when a trapped signal arrives
+done
+exit "$status"
