@@ -64,7 +64,7 @@ class SwarmTarget:
         """The name nodes pull the release by: the one it was pushed under."""
         event = released(events(self.ledger)).get(version)
         image = (event.details.get("image") if event else "") or ""
-        if "/" not in image.split(":", 1)[0]:
+        if "/" not in image:  # a registry's name holds its host: host[:port]/name:tag
             raise DjshipError(
                 f"release {version} was not pushed to a registry, so the nodes cannot pull it",
                 hint="Set REGISTRY in .env (a registry every node reaches) and release again.",
