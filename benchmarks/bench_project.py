@@ -66,8 +66,10 @@ def djship(root: Path, *args: str, env: dict[str, str]) -> str:
 
 
 @contextmanager
-def bench_project(name: str, *new_args: str) -> Iterator[tuple[Path, dict[str, str]]]:
-    env = image_env()
+def bench_project(
+    name: str, *new_args: str, extra: dict[str, str] | None = None
+) -> Iterator[tuple[Path, dict[str, str]]]:
+    env = {**image_env(), **(extra or {})}
     base = Path(tempfile.mkdtemp(prefix="djship-bench-"))
     root = base / name
     try:

@@ -7,8 +7,10 @@ taken before v2 restores into a fresh database."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -16,6 +18,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from djship.project.envfile import set_value
 from tests.e2e.conftest import GeneratedProject, create_project, free_port
 from tests.e2e.load import Load, Writer
 
@@ -30,7 +33,7 @@ class Row(models.Model):
 
     n = models.IntegerField(unique=True)
 '''
-MIGRATION_0001 = '''from django.db import migrations, models
+MIGRATION_0001 = """from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
@@ -45,11 +48,11 @@ class Migration(migrations.Migration):
             ],
         ),
     ]
-'''
+"""
 # v2 adds a nullable column: v1's code keeps working on v2's schema (it runs on it while the
 # deploy migrates, and again after a rollback until the column is reversed).
 MODELS_V2 = MODELS_V1 + "    note = models.CharField(max_length=40, null=True, blank=True)\n"
-MIGRATION_0002 = '''from django.db import migrations, models
+MIGRATION_0002 = """from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
@@ -61,7 +64,7 @@ class Migration(migrations.Migration):
             field=models.CharField(blank=True, max_length=40, null=True),
         ),
     ]
-'''
+"""
 WRITE_VIEW = '''
 
 @csrf_exempt
@@ -117,6 +120,21 @@ def customise(project: GeneratedProject) -> None:
         )
     )
     set_headline(project, "release one")
+
+
+def make_v2(project: GeneratedProject) -> None:
+    """v2: a new page, and a migration adding a nullable column."""
+    set_headline(project, "release two")
+    (project.root / "welcome" / "models.py").write_text(MODELS_V2)
+    (project.root / "welcome" / "migrations" / "0002_row_note.py").write_text(MIGRATION_0002)
+    commit(project, "v2")
+
+
+def make_broken_v3(project: GeneratedProject) -> None:
+    """v3 starts but answers 500 everywhere, /healthz included: it never becomes healthy."""
+    urls = project.root / "welcome" / "urls.py"
+    urls.write_text(urls.read_text() + '\nraise RuntimeError("release three is broken")\n')
+    commit(project, "v3 (broken)")
 
 
 def release(project: GeneratedProject) -> str:
@@ -199,10 +217,7 @@ def test_deploy_v2_deploy_broken_v3_roll_back_to_v1_without_a_failed_request(sho
     with readers, writer:
         time.sleep(2)
         # v2: a new page and a migration; a backup is taken before the migration runs.
-        set_headline(shop, "release two")
-        (shop.root / "welcome" / "models.py").write_text(MODELS_V2)
-        (shop.root / "welcome" / "migrations" / "0002_row_note.py").write_text(MIGRATION_0002)
-        commit(shop, "v2")
+        make_v2(shop)
         v2 = release(shop)
         written_before_v2 = writer.last
         deployed = shop.djship("deploy", v2, *PROD)
@@ -212,9 +227,7 @@ def test_deploy_v2_deploy_broken_v3_roll_back_to_v1_without_a_failed_request(sho
         assert "note" in db_columns(shop)
 
         # v3 never becomes healthy: it is stopped, v2 keeps serving, the command says why.
-        urls = shop.root / "welcome" / "urls.py"
-        urls.write_text(urls.read_text() + '\nraise RuntimeError("release three is broken")\n')
-        commit(shop, "v3 (broken)")
+        make_broken_v3(shop)
         v3 = release(shop)
         failed = shop.djship("deploy", v3, *PROD, check=False)
         assert failed.returncode != 0
@@ -275,3 +288,93 @@ def restore_into_fresh_database(project: GeneratedProject, dump: Path) -> set[in
         return db_rows(project, container=name)
     finally:
         subprocess.run(["docker", "rm", "-f", name], capture_output=True)
+
+
+FAILING_MIGRATION = """from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    dependencies = [("welcome", "0001_initial")]
+    operations = [
+        migrations.RunSQL("CREATE TABLE welcome_half_done (id int)", migrations.RunSQL.noop),
+        migrations.RunSQL("SELECT 1 / 0", migrations.RunSQL.noop),
+    ]
+"""
+
+
+def lock_exists(project: GeneratedProject) -> bool:
+    name = f"{project.name}-deploy-lock"
+    return (
+        subprocess.run(["docker", "container", "inspect", name], capture_output=True).returncode
+        == 0
+    )
+
+
+def test_bad_input_leaves_the_live_release_serving(shop):
+    """After the sequence above, v1 is live: nothing below may change that."""
+    unknown = shop.djship("deploy", "0000deadbeef", *PROD, check=False)
+    assert unknown.returncode != 0 and "unknown release '0000deadbeef'" in unknown.stderr
+    assert "Traceback" not in unknown.stderr
+
+    no_swarm = shop.djship("deploy", *PROD, "--target", "swarm", check=False)
+    assert no_swarm.returncode != 0 and "not part of a swarm" in no_swarm.stderr
+
+    # A second deploy while one runs is refused, and names the first.
+    listing = json.loads(shop.djship("releases", "--json").stdout)
+    live = next(row["version"] for row in listing if row["status"] == "live")
+    first = subprocess.Popen(  # the live release again: a redeploy
+        [sys.executable, "-m", "djship", "--plain", "deploy", live, *PROD],
+        cwd=shop.root, env={**os.environ, **shop.env},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not lock_exists(shop) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    second = shop.djship("deploy", *PROD, check=False)
+    assert second.returncode != 0 and "another deploy or rollback" in second.stderr
+    assert first.wait(timeout=300) == 0, first.stderr.read()
+    assert not lock_exists(shop)
+
+    # A release whose migrations fail changes nothing: one transaction, v1 keeps serving.
+    git(shop, "checkout", "HEAD~2", "--", "welcome")  # v1's code again...
+    (shop.root / "welcome" / "migrations" / "0002_row_note.py").unlink()
+    (shop.root / "welcome" / "migrations" / "0002_fails.py").write_text(FAILING_MIGRATION)
+    commit(shop, "v4: a migration that fails")
+    # A registry that does not answer: the release is not recorded, and can be made again.
+    dotenv = shop.root / ".env"
+    original = dotenv.read_text()
+    dotenv.write_text(set_value(original, "REGISTRY", "127.0.0.1:9"))
+    try:
+        releases_before = shop.djship("releases", "--json").stdout
+        unreachable = shop.djship("release", *PROD, check=False)
+        assert (
+            unreachable.returncode != 0
+            and "is REGISTRY=127.0.0.1:9 reachable" in unreachable.stderr
+        )
+        assert shop.djship("releases", "--json").stdout == releases_before
+    finally:
+        dotenv.write_text(original)
+
+    v4 = release(shop)
+    failed = shop.djship("deploy", v4, *PROD, check=False)
+    assert failed.returncode != 0 and "division by zero" in failed.stderr
+    assert "Nothing was applied" in failed.stderr
+    tables = subprocess.run(
+        ["docker", "exec", container_of(shop, "db"), "psql", "-U", shop.name, "-d", shop.name,
+         "-tAc", "SELECT count(*) FROM pg_tables WHERE tablename = 'welcome_half_done'"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    assert tables == "0"
+    assert headline(shop.url) == "release one"
+    status = {
+        r["version"]: r["status"] for r in json.loads(shop.djship("releases", "--json").stdout)
+    }
+    assert status[v4] == "failed"
+
+    # Restoring a backup over the production database asks for --force.
+    backup = sorted((shop.root / "backups").glob("*.dump"))[-1]
+    refused = shop.djship("db", "restore", str(backup), *PROD, "--yes", check=False)
+    assert refused.returncode != 0 and "--force" in refused.stderr
+    before = db_rows(shop)
+    shop.djship("db", "restore", str(backup), *PROD, "--yes", "--force")
+    assert db_rows(shop) <= before and headline(shop.url) == "release one"

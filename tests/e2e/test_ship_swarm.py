@@ -13,17 +13,17 @@ import time
 import pytest
 import requests
 
+from djship.project.envfile import set_value
 from tests.e2e.cluster import NodeLoad, enter_netns, in_netns, swarm_cluster
 from tests.e2e.conftest import GeneratedProject, create_project, free_port
 from tests.e2e.load import Writer
 from tests.e2e.test_ship_host import (
-    MIGRATION_0002,
-    MODELS_V2,
     commit,
     customise,
     git,
+    make_broken_v3,
+    make_v2,
     remove_releases,
-    set_headline,
 )
 
 LOAD_SECONDS = 1200
@@ -72,13 +72,16 @@ def shop(cluster, image_env, tmp_path_factory):
         for old, new in FAST_HEALTHCHECK:
             text = text.replace(old, new)
         compose.write_text(text)
-        with (project.root / ".env").open("a") as dotenv:
-            dotenv.write(
-                "DEPLOY_TARGET=swarm\n"
-                f"SWARM_HOST={cluster.manager.env()['DOCKER_HOST']}\n"
-                f"REGISTRY={cluster.registry}\n"
-                "WEB_REPLICAS=2\n"
-            )
+        dotenv = project.root / ".env"
+        text = dotenv.read_text()
+        for key, value in {
+            "DEPLOY_TARGET": "swarm",
+            "SWARM_HOST": cluster.manager.env()["DOCKER_HOST"],
+            "REGISTRY": cluster.registry,
+            "WEB_REPLICAS": "2",
+        }.items():
+            text = set_value(text, key, value)
+        dotenv.write_text(text)
         git(project, "init", "-q")
         commit(project, "v1")
         project.djship("certificate")
@@ -126,18 +129,13 @@ def test_swarm_deploys_rolls_back_and_survives_a_node_without_failing_requests(c
     writer.netns = cluster.manager.netns
     with readers, writer:
         time.sleep(2)
-        set_headline(shop, "release two")
-        (shop.root / "welcome" / "models.py").write_text(MODELS_V2)
-        (shop.root / "welcome" / "migrations" / "0002_row_note.py").write_text(MIGRATION_0002)
-        commit(shop, "v2")
+        make_v2(shop)
         v2 = release(shop)
         shop.djship("deploy", v2)
         assert headline(cluster, shop.https_port) == "release two"
         assert len(cluster.running_on("e2e_swarm_web")) == 2
 
-        urls = shop.root / "welcome" / "urls.py"
-        urls.write_text(urls.read_text() + '\nraise RuntimeError("release three is broken")\n')
-        commit(shop, "v3 (broken)")
+        make_broken_v3(shop)
         v3 = release(shop)
         failed = shop.djship("deploy", v3, check=False)
         assert failed.returncode != 0

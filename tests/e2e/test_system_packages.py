@@ -33,7 +33,7 @@ assert str(xslt(etree.XML("<in>ok</in>"))).strip().endswith("<out>ok</out>")
 
 connection = psycopg2.connect(host="db", dbname=os.environ["POSTGRES_DB"],
                               user=os.environ["POSTGRES_USER"],
-                              password=os.environ["POSTGRES_PASSWORD"])
+                              password=open(os.environ["POSTGRES_PASSWORD_FILE"]).read())
 with connection.cursor() as cursor:
     cursor.execute("SELECT 40 + 2")
     assert cursor.fetchone() == (42,)
@@ -110,6 +110,8 @@ def test_c_dependencies_build_from_source_and_leave_nothing_behind(heavy_project
     # Each package works in the runtime image, psycopg2 against the real database.
     (project.root / "environments" / "prod" / "tls").mkdir(parents=True, exist_ok=True)
     project.djship("certificate", "--force")
+    # Plain Compose, as the generated README says: the secret files written by hand first.
+    subprocess.run(["bash", "-c", readme_secrets_recipe(project)], cwd=project.root, check=True)
     used = project.compose("run", "--rm", "-T", "web", "python", "-c", USE_THEM, env_name="prod")
     assert "ALL-USED" in used.stdout
 
@@ -117,3 +119,10 @@ def test_c_dependencies_build_from_source_and_leave_nothing_behind(heavy_project
     compiler = run_in_image(image, "command -v gcc cc c++ make || echo none").stdout.strip()
     assert compiler == "none"
     assert dpkg_dev_packages(image) <= dpkg_dev_packages(image_env["PYTHON_IMAGE"])
+
+
+def readme_secrets_recipe(project) -> str:
+    """The shell lines of the generated README that write the secret files without djship."""
+    readme = (project.root / "README.md").read_text()
+    after = readme.split("Without djship:", 1)[1]
+    return after.split("```sh\n", 1)[1].split("```", 1)[0]

@@ -39,6 +39,15 @@ def _not_installed(command: Command) -> DjshipError:
     return DjshipError(f"`{program}` is not installed (not found on PATH)")
 
 
+def _run(command: Command, **kwargs) -> subprocess.CompletedProcess:
+    """subprocess.run in the command's directory and environment; a missing program is a
+    DjshipError that says so."""
+    try:
+        return subprocess.run(command.argv, cwd=command.cwd, env=_environ(command), **kwargs)
+    except FileNotFoundError:
+        raise _not_installed(command) from None
+
+
 def capture(
     command: Command, *, check: bool = True, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
@@ -46,17 +55,8 @@ def capture(
 
     `stdin`, when given, is the command's input (a Compose override read with `-f -`, say).
     """
-    try:
-        result = subprocess.run(
-            command.argv,
-            cwd=command.cwd,
-            env=_environ(command),
-            capture_output=True,
-            text=True,
-            **({"input": stdin} if stdin is not None else {"stdin": subprocess.DEVNULL}),
-        )
-    except FileNotFoundError:
-        raise _not_installed(command) from None
+    feeding = {"input": stdin} if stdin is not None else {"stdin": subprocess.DEVNULL}
+    result = _run(command, capture_output=True, text=True, **feeding)
     if check and result.returncode != 0:
         raise DjshipError(f"`{command}` failed: {last_lines(result.stderr or result.stdout)}")
     return result
@@ -71,23 +71,14 @@ def stream(command: Command, *, what: str | None = None) -> None:
 
 def interactive(command: Command) -> int:
     """Run attached to the terminal (stdin included) and return the exit code."""
-    try:
-        return subprocess.run(command.argv, cwd=command.cwd, env=_environ(command)).returncode
-    except FileNotFoundError:
-        raise _not_installed(command) from None
+    return _run(command).returncode
 
 
 def feed(command: Command, data: bytes, *, what: str | None = None) -> None:
     """Run with `data` on stdin (a tar stream, say); raise with the command's words on failure."""
-    try:
-        result = subprocess.run(
-            command.argv, cwd=command.cwd, env=_environ(command), input=data, capture_output=True
-        )
-    except FileNotFoundError:
-        raise _not_installed(command) from None
+    result = _run(command, input=data, capture_output=True)
     if result.returncode != 0:
-        reason = last_lines(result.stderr.decode(errors="replace"))
-        raise DjshipError(f"{what or f'`{command}`'} failed: {reason}")
+        raise DjshipError(f"{what or f'`{command}`'} failed: {_reason(result)}")
 
 
 def last_lines(text: str, count: int = 5) -> str:
@@ -96,38 +87,30 @@ def last_lines(text: str, count: int = 5) -> str:
     return "\n".join(lines[-count:]) if lines else "no output"
 
 
+def _reason(result: subprocess.CompletedProcess[bytes]) -> str:
+    return last_lines(result.stderr.decode(errors="replace"))
+
+
 def to_file(command: Command, path: Path, *, what: str) -> None:
     """Run with stdout written to `path` (a database dump, say); on failure the partial file
     is removed, so a file that exists is a complete one."""
     partial = path.with_name(path.name + ".partial")
     try:
         with partial.open("wb") as out:
-            result = subprocess.run(
-                command.argv, cwd=command.cwd, env=_environ(command), stdout=out, stderr=PIPE
-            )
-    except FileNotFoundError:
+            result = _run(command, stdout=out, stderr=PIPE)
+    except DjshipError:
         partial.unlink(missing_ok=True)
-        raise _not_installed(command) from None
+        raise
     if result.returncode != 0:
         partial.unlink(missing_ok=True)
-        reason = last_lines(result.stderr.decode(errors="replace"))
-        raise DjshipError(f"{what} failed: {reason}")
+        raise DjshipError(f"{what} failed: {_reason(result)}")
     partial.rename(path)
 
 
 def from_file(command: Command, path: Path, *, what: str) -> str:
     """Run with `path` on stdin (a dump to restore); returns stdout, raises on failure."""
     with path.open("rb") as data:
-        try:
-            result = subprocess.run(
-                command.argv,
-                cwd=command.cwd,
-                env=_environ(command),
-                stdin=data,
-                capture_output=True,
-            )
-        except FileNotFoundError:
-            raise _not_installed(command) from None
+        result = _run(command, stdin=data, capture_output=True)
     if result.returncode != 0:
-        raise DjshipError(f"{what} failed: {last_lines(result.stderr.decode(errors='replace'))}")
+        raise DjshipError(f"{what} failed: {_reason(result)}")
     return result.stdout.decode(errors="replace")

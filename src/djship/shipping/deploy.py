@@ -106,10 +106,10 @@ def deploy(target: Target, version: str) -> None:
 def ship(target: Target, version: str, image: str, *, via: str, previous: str | None) -> None:
     """Migrate (after a backup), move traffic, record: the lock is held by the caller."""
     target.ensure_database()
-    migrate_forward(target, version, image)
     try:
+        migrate_forward(target, version, image)
         target.switch(version, image)
-    except ReleaseFailed as failure:
+    except DjshipError as failure:
         reason = failure.message.split("\n", 1)[0]
         record(target.ledger, Event(FAILED, version, now_iso(), target.name, {"reason": reason}))
         raise

@@ -49,7 +49,12 @@ def make_release(compose: Compose, ledger: Ledger, target: str, out: Output) -> 
         what="labelling the release image",
     )
     image_id = capture(docker.image_id(image)).stdout.strip()
-    pushed = push(docker, project.env.get("REGISTRY", ""), project.name, version, image, out)
+    try:
+        pushed = push(docker, project.env.get("REGISTRY", ""), project.name, version, image, out)
+    except DjshipError:
+        # Not a release until it is where the nodes pull from: a second try rebuilds (cached).
+        capture(docker.command("image", "rm", image), check=False)
+        raise
     event = Event(RELEASED, version, now.isoformat(), target, facts.details(image_id, pushed))
     record(ledger, event)
     out.success(f"Released {version} ({image_id[7:19]}): `djship deploy {version}` ships it.")
@@ -63,5 +68,9 @@ def push(docker: Docker, registry: str, project: str, version: str, image: str, 
     remote = registry_image(registry, project, version)
     capture(docker.tag(image, remote))
     out.step(f"Pushing {remote}")
-    stream(docker.push(remote), what=f"pushing {remote} (is REGISTRY={registry} reachable?)")
+    try:
+        stream(docker.push(remote), what=f"pushing {remote} (is REGISTRY={registry} reachable?)")
+    except DjshipError:
+        capture(docker.command("image", "rm", remote), check=False)
+        raise
     return remote
