@@ -19,7 +19,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from djship.cli.export import keep_out_of_images, write_export
 from djship.engine.health import health_window
 from djship.errors import DjshipError
 from djship.export import kubernetes as k8s
@@ -40,6 +39,7 @@ from djship.export.kubernetes import (
     memory_quantity,
     split_image,
 )
+from djship.export.writing import keep_out_of_images, write_export
 from djship.scaffold.render import render_project
 from djship.shipping.migrations import manage_argv
 from tests.unit.conftest import options_for

@@ -16,7 +16,7 @@ from djship.project.layout import DEFAULT_ENVIRONMENT, find_project
 
 TARGET_OPTION = click.option(
     "--target",
-    type=click.Choice(("host", "swarm")),
+    type=click.Choice(("host", "swarm", "kubernetes")),
     help="Where releases run (default: DEPLOY_TARGET in .env, else host).",
 )
 TIMEOUT_OPTION = click.option(
@@ -35,9 +35,15 @@ def shipping_compose(environment: str | None) -> Compose:
 
 def open_target(compose: Compose, target: str | None, timeout: float | None = None):
     from djship.shipping.host import HostTarget
-    from djship.shipping.targets import SWARM, target_name
+    from djship.shipping.targets import KUBERNETES, SWARM, target_name
 
     name = target_name(compose.project, target)
+    if name == KUBERNETES:
+        raise DjshipError(
+            "on Kubernetes, djship deploys releases only (the cluster keeps the rest)",
+            hint="Go back with `djship deploy --target kubernetes VERSION`, or "
+            "`kubectl rollout undo`; back up with your storage's snapshots.",
+        )
     check_engine()
     if name == SWARM:
         from djship.shipping.swarm import SwarmTarget
@@ -142,8 +148,15 @@ def deploy(
     """Ship a release (default: the newest) with no failed request: migrations once, after a
     backup; traffic moves once the release is healthy."""
     from djship.shipping.deploy import deploy as ship_release
+    from djship.shipping.targets import KUBERNETES, target_name
 
-    destination = open_target(shipping_compose(environment), target, timeout)
+    compose = shipping_compose(environment)
+    if target_name(compose.project, target) == KUBERNETES:
+        from djship.export.cluster import deploy_kubernetes
+
+        deploy_kubernetes(compose, version, output())
+        return
+    destination = open_target(compose, target, timeout)
     ship_release(destination, known_version(destination, version))
 
 

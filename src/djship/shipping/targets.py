@@ -8,8 +8,8 @@ from djship.errors import DjshipError
 from djship.project.layout import DEFAULT_ENVIRONMENT, Project
 from djship.shipping.ledger import Ledger
 
-HOST, SWARM = "host", "swarm"
-TARGETS = (HOST, SWARM)
+HOST, SWARM, KUBERNETES = "host", "swarm", "kubernetes"
+TARGETS = (HOST, SWARM, KUBERNETES)
 SHIPPING_ENVIRONMENT = "prod"
 
 
@@ -41,6 +41,8 @@ def swarm_docker(project: Project) -> Docker:
 
 
 def ledger_for(project: Project, target: str) -> Ledger:
+    """Swarm: the managers' configs. A host, and Kubernetes (whose releases are built and
+    recorded on this engine before the cluster pulls them): this engine's volumes."""
     if target == SWARM:
         return Ledger(project.name, swarm_docker(project), "config")
     return Ledger(project.name, Docker(), "volume")
