@@ -137,6 +137,20 @@ def create_project(base: Path, env: dict[str, str], name: str, *args: str) -> Ge
     return GeneratedProject(base / name, name, env)
 
 
+def create_prod_project(base: Path, env: dict[str, str], name: str) -> GeneratedProject:
+    """`djship new NAME` on free ports, with a self-signed TLS pair: ready for `--env prod`.
+    Sets `url` (HTTPS, where the proxy answers), `http_url` and `https_port` on it."""
+    http_port, https_port = free_port(), free_port()
+    project = create_project(
+        base, env, name, "--port", str(http_port), "--https-port", str(https_port)
+    )
+    project.djship("certificate")
+    project.url = f"https://127.0.0.1:{https_port}/"
+    project.http_url = f"http://127.0.0.1:{http_port}/"
+    project.https_port = https_port
+    return project
+
+
 @pytest.fixture
 def new_project(image_env, tmp_path) -> Iterator[Callable[..., GeneratedProject]]:
     """Create projects with `djship new`; each one is taken down afterwards, even on failure."""

@@ -20,7 +20,7 @@ import pytest
 import requests
 import urllib3
 
-from tests.e2e.conftest import GeneratedProject, create_project, free_port, run_in_image
+from tests.e2e.conftest import GeneratedProject, create_prod_project, run_in_image
 from tests.e2e.load import Load
 
 urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
@@ -90,18 +90,12 @@ def customise(project: GeneratedProject) -> None:
 @pytest.fixture(scope="module")
 def prod(image_env, tmp_path_factory):
     base = tmp_path_factory.mktemp("prod")
-    http_port, https_port = free_port(), free_port()
     project = GeneratedProject(base / "e2e_prod", "e2e_prod", image_env)
     try:
-        project = create_project(
-            base, image_env, "e2e_prod", "--port", str(http_port), "--https-port", str(https_port)
-        )
+        project = create_prod_project(base, image_env, "e2e_prod")
         customise(project)
-        project.djship("certificate")
         up = project.djship(*("up", *PROD))
-        project.url = up.stdout.strip().splitlines()[-1]
-        project.http_url = f"http://127.0.0.1:{http_port}/"
-        assert project.url == f"https://127.0.0.1:{https_port}/"
+        assert up.stdout.strip().splitlines()[-1] == project.url
         project.djship("manage", *PROD, "migrate")
         yield project
     finally:

@@ -19,7 +19,7 @@ import pytest
 import requests
 
 from djship.project.envfile import set_value
-from tests.e2e.conftest import GeneratedProject, create_project, free_port
+from tests.e2e.conftest import GeneratedProject, create_prod_project
 from tests.e2e.load import Load, Writer
 
 PROD = ("--env", "prod")
@@ -173,17 +173,12 @@ def headline(url: str) -> str:
 @pytest.fixture(scope="module")
 def shop(image_env, tmp_path_factory):
     base = tmp_path_factory.mktemp("ship")
-    http_port, https_port = free_port(), free_port()
     project = GeneratedProject(base / "e2e_ship", "e2e_ship", image_env)
     try:
-        project = create_project(
-            base, image_env, "e2e_ship", "--port", str(http_port), "--https-port", str(https_port)
-        )
+        project = create_prod_project(base, image_env, "e2e_ship")
         customise(project)
         git(project, "init", "-q")
         commit(project, "v1")
-        project.djship("certificate")
-        project.url = f"https://127.0.0.1:{https_port}/"
         yield project
     finally:
         project.teardown()

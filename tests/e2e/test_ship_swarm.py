@@ -15,7 +15,7 @@ import requests
 
 from djship.project.envfile import set_value
 from tests.e2e.cluster import NodeLoad, enter_netns, in_netns, swarm_cluster
-from tests.e2e.conftest import GeneratedProject, create_project, free_port
+from tests.e2e.conftest import GeneratedProject, create_prod_project
 from tests.e2e.load import Writer
 from tests.e2e.test_ship_host import (
     commit,
@@ -60,12 +60,9 @@ def shop(cluster, image_env, tmp_path_factory):
         "POSTGRES_IMAGE": cluster.push(image_env["POSTGRES_IMAGE"]),
         "NGINX_IMAGE": cluster.push(image_env["NGINX_IMAGE"]),
     }
-    http_port, https_port = free_port(), free_port()
     project = GeneratedProject(base / "e2e_swarm", "e2e_swarm", env)
     try:
-        project = create_project(
-            base, env, "e2e_swarm", "--port", str(http_port), "--https-port", str(https_port)
-        )
+        project = create_prod_project(base, env, "e2e_swarm")
         customise(project)
         compose = project.root / "compose.yaml"
         text = compose.read_text()
@@ -84,8 +81,6 @@ def shop(cluster, image_env, tmp_path_factory):
         dotenv.write_text(text)
         git(project, "init", "-q")
         commit(project, "v1")
-        project.djship("certificate")
-        project.https_port = https_port
         yield project
     finally:
         manager = cluster.manager

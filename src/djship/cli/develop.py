@@ -110,6 +110,13 @@ def up(environment: str | None, build: bool, timeout: int) -> None:
     check_engine()
     config = prepare(compose)
     check_ports(config, ports_of_project(compose.project.name))
+    if build and compose.environment != DEFAULT_ENVIRONMENT:
+        from djship.shipping.deploy import replaced_release_note
+        from djship.shipping.targets import HOST, ledger_for
+
+        note = replaced_release_note(ledger_for(compose.project, HOST))
+        if note:
+            out.info(note)
     if build:
         from djship.dependencies.report import refresh_system_packages
 

@@ -197,3 +197,18 @@ def plan_reversal(
     labels = ", ".join(step.label for step in steps)
     take_backup(target, live, f"{len(steps)} migration(s) of {live} to reverse: {labels}")
     return {"action": "migrate", "targets": request["targets"]}
+
+
+def replaced_release_note(ledger: Ledger) -> str | None:
+    """What `djship up --env prod` should say when it is about to replace a live release
+    with the working tree (a restart, and not a release): None when nothing is live."""
+    try:
+        live = live_version(events(ledger))
+    except DjshipError:  # a note only: never a reason for `up` to fail
+        return None
+    if live is None:
+        return None
+    return (
+        f"note: release {live} is live here; `up` replaces it with your working tree (a "
+        "restart, not a release). Ship changes with `djship release && djship deploy`."
+    )
