@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 
 from tests.e2e.conftest import free_port
@@ -41,3 +42,21 @@ def test_a_service_that_cannot_start_is_named_with_its_last_log_lines(new_projec
     settings.write_text(settings.read_text() + '\nraise RuntimeError("settings are broken")\n')
     result = project.djship("up", check=False, timeout=600)
     assert_clear_failure(result, "web ", "settings are broken", "djship logs")
+
+
+def test_doctor_finds_nothing_in_a_new_project_and_names_a_broken_env_line(new_project):
+    project = new_project("e2e_doctor")
+    for environment in ("dev", "prod"):
+        clean = project.djship("doctor", "--env", environment)
+        assert "No finding" in clean.stdout
+    with (project.root / ".env").open("a") as dotenv:
+        dotenv.write('API_TOKEN = "s3cr$t"\r\n')
+    broken = project.djship("doctor", check=False)
+    assert broken.returncode == 2 and "Traceback" not in broken.stderr
+    line = len((project.root / ".env").read_text().splitlines())
+    assert f".env:{line}: error [env-spaces]" in broken.stdout
+    assert "[env-quoted-value]" in broken.stdout and "[env-crlf]" in broken.stdout
+    project.djship("doctor", "--fix", check=False)
+    assert (project.root / ".env").read_bytes().endswith(b"API_TOKEN=s3cr$$t\n")
+    after = project.djship("doctor", "--json")  # exit 0: only a note on '$$' is left
+    assert [f["rule"] for f in json.loads(after.stdout)] == ["env-double-dollar"]

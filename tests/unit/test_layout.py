@@ -17,6 +17,7 @@ ALLOWED = {
     "engine": BASE | {"project"},
     "scaffold": BASE | {"project", "dependencies"},
     "shipping": BASE | {"project", "dependencies", "engine"},
+    "doctor": BASE | {"project", "engine"},
     "export": BASE | {"project", "dependencies", "engine", "shipping"},
 }
 

@@ -1,0 +1,90 @@
+"""Gathering what `djship doctor` checks: the .env file, and the Compose configuration as
+`docker compose config` resolves it, in a djship project or in any directory with Compose
+files. The checks themselves are pure (dotenv, compose)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from djship.doctor.compose import Sources, check_compose
+from djship.doctor.dotenv import check_env, repair
+from djship.doctor.findings import NOTE, Finding
+from djship.engine.runner import Command, capture, last_lines
+from djship.errors import DjshipError
+from djship.project.envfile import EnvFileError
+from djship.project.layout import DEFAULT_ENVIRONMENT, find_project
+
+PLAIN_COMPOSE_FILES = (
+    "compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml",
+    "compose.override.yaml", "compose.override.yml",
+    "docker-compose.override.yaml", "docker-compose.override.yml",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What is audited: a directory, its Compose files (relative), its environment name."""
+
+    root: Path
+    files: tuple[str, ...]
+    environment: str
+    djship: bool
+
+    def config_command(self) -> Command:
+        flags = [arg for name in self.files for arg in ("-f", name)]
+        return Command(["docker", "compose", *flags, "config", "--format", "json"], cwd=self.root)
+
+
+def find_setup(start: Path, environment: str | None) -> Setup:
+    try:
+        project = find_project(start)
+    except DjshipError:
+        files = tuple(name for name in PLAIN_COMPOSE_FILES if (start / name).is_file())
+        if not files:
+            raise DjshipError(
+                f"no Compose file in {start} (compose.yaml, docker-compose.yml...)",
+                hint="Run `djship doctor` where the project's Compose files are.",
+            ) from None
+        return Setup(start, files, environment or "dev", djship=False)
+    try:
+        name = project.resolve_environment(environment)
+    except EnvFileError:  # a broken .env is what doctor is for: read it leniently below
+        name = environment or DEFAULT_ENVIRONMENT
+    return Setup(project.root, tuple(project.compose_files(name)), name, djship=True)
+
+
+def audit(setup: Setup) -> list[Finding]:
+    findings = []
+    dotenv = setup.root / ".env"
+    if dotenv.is_file():
+        findings += check_env(read_exactly(dotenv), ".env")
+    result = capture(setup.config_command(), check=False)
+    if result.returncode != 0:
+        reason = last_lines(result.stderr, 3)
+        return findings + [
+            Finding(
+                "compose-not-checked", NOTE, setup.files[0], 0,
+                "the Compose files were not checked", f"`docker compose config` failed: {reason}",
+                "Fix what Compose reports (or start Docker), then run djship doctor again.",
+            )
+        ]  # fmt: skip
+    texts = {name: (setup.root / name).read_text(encoding="utf-8") for name in setup.files}
+    return findings + check_compose(json.loads(result.stdout), setup.environment, Sources(texts))
+
+
+def repair_env(setup: Setup) -> list[str]:
+    """Apply the safe .env repairs; what changed."""
+    dotenv = setup.root / ".env"
+    if not dotenv.is_file():
+        return []
+    fixed, changes = repair(read_exactly(dotenv))
+    if changes:
+        dotenv.write_bytes(fixed.encode("utf-8"))
+    return changes
+
+
+def read_exactly(path: Path) -> str:
+    """The text with its line ends as they are (read_text would turn CRLF into LF)."""
+    return path.read_bytes().decode("utf-8", errors="replace")
