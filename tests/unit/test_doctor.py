@@ -176,3 +176,93 @@ def test_exit_code_follows_the_worst_finding_and_every_format_says_where():
     assert sarif["version"] == "2.1.0" and len(results) == len(findings)
     assert results[0]["locations"][0]["physicalLocation"]["region"]["startLine"] == 1
     assert as_text([]).startswith("No finding")
+
+
+# --- Dockerfiles, uWSGI, settings -------------------------------------------------------------
+
+from djship.doctor.images import check_dockerfile, check_settings, check_uwsgi  # noqa: E402
+
+GOOD_DOCKERFILE = """FROM python:3.13-slim AS build
+RUN apt-get update && apt-get install -y gcc libpq-dev && pip install -r requirements.txt
+FROM python:3.13-slim
+RUN apt-get update && apt-get install -y --no-install-recommends media-types
+COPY --from=build /opt/venv /opt/venv
+USER 10001:10001
+HEALTHCHECK CMD ["python", "-c", "print(1)"]
+"""
+DOCKERFILE_CASES = [
+    (GOOD_DOCKERFILE.replace("media-types", "media-types build-essential"),
+     "docker-compiler-in-final-stage", 4, "the final stage installs build-essential"),
+    (GOOD_DOCKERFILE + "RUN pip install gunicorn\n", "docker-pip-cache", 8,
+     "pip keeps its download cache in the image"),
+    (GOOD_DOCKERFILE + "RUN apt-get install -y supervisor\n", "docker-supervisord", 8,
+     "supervisord is installed in the image"),
+    (GOOD_DOCKERFILE.replace("USER 10001:10001\n", ""), "docker-root", 3,
+     "the final stage runs as root"),
+    (GOOD_DOCKERFILE.replace("USER 10001:10001", "USER root"), "docker-root", 3,
+     "the final stage runs as root"),
+    (GOOD_DOCKERFILE.replace('HEALTHCHECK CMD ["python", "-c", "print(1)"]\n', ""),
+     "docker-no-healthcheck", 3, "no HEALTHCHECK"),
+]  # fmt: skip
+
+
+def test_a_good_multi_stage_dockerfile_is_clean():
+    assert check_dockerfile(GOOD_DOCKERFILE, "Dockerfile", has_compose_healthcheck=False) == []
+
+
+@pytest.mark.parametrize(("text", "rule", "line", "message"), DOCKERFILE_CASES)
+def test_each_dockerfile_risk_is_named(text, rule, line, message):
+    found = [f for f in check_dockerfile(text, "Dockerfile", False) if f.rule == rule]
+    assert [(f.line, f.message) for f in found] == [(line, message)]
+
+
+GOOD_INI = """[uwsgi]
+http-socket = :8000
+master = true
+processes = $(WEB_MAX_WORKERS)
+cheaper = 1
+harakiri = 60
+hook-master-start = unix_signal:15 gracefully_kill_them_all
+static-map = /static=/app/public/static
+"""
+UWSGI_CASES = [
+    (GOOD_INI.replace("master = true\n", ""), {}, "uwsgi-no-master", "no master process"),
+    (GOOD_INI.replace("hook-master-start = unix_signal:15 gracefully_kill_them_all",
+                      "die-on-term = true"), {}, "uwsgi-die-on-term",
+     "die-on-term stops without draining"),
+    (GOOD_INI.replace("$(WEB_MAX_WORKERS)", "%(%k * 2)"), {"cpu_limited": True},
+     "uwsgi-percent-k", "the worker count uses %k under a CPU limit"),
+    (GOOD_INI, {"mime_types": False}, "uwsgi-static-no-mime",
+     "uWSGI serves static files but the image installs no MIME types"),
+    (GOOD_INI.replace("harakiri = 60\n", ""), {}, "uwsgi-no-harakiri", "no harakiri"),
+    (GOOD_INI.replace("processes = $(WEB_MAX_WORKERS)\ncheaper = 1", "processes = 4"), {},
+     "uwsgi-fixed-workers", "a fixed worker count (4)"),
+]  # fmt: skip
+
+
+def test_a_good_uwsgi_file_is_clean():
+    assert check_uwsgi(GOOD_INI, "uwsgi.ini", cpu_limited=True, mime_types=True) == []
+
+
+@pytest.mark.parametrize(("text", "context", "rule", "message"), UWSGI_CASES)
+def test_each_uwsgi_risk_is_named(text, context, rule, message):
+    settings = {"cpu_limited": False, "mime_types": True, **context}
+    found = [f for f in check_uwsgi(text, "uwsgi.ini", **settings) if f.rule == rule]
+    assert [f.message for f in found] == [message]
+
+
+def test_the_djship_templates_pass_the_image_checks():
+    from djship.doctor.images import installs_mime_types
+    from djship.scaffold.render import render_project
+
+    files = render_project(options_for())
+    dockerfile = files["environments/prod/Dockerfile"]
+    assert check_dockerfile(dockerfile, "environments/prod/Dockerfile", True) == []
+    assert installs_mime_types(dockerfile)
+    assert check_uwsgi(files["environments/prod/uwsgi.ini"], "uwsgi.ini", True, True) == []
+    assert check_settings(files["shop/settings.py"], "shop/settings.py") == []
+
+
+def test_debug_hard_coded_on_is_named_at_its_line():
+    found = check_settings("import os\n\n\n\nDEBUG = True\n", "shop/settings.py")
+    assert [(f.rule, f.line) for f in found] == [("django-debug-on", 5)]

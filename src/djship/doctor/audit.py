@@ -11,6 +11,12 @@ from pathlib import Path
 from djship.doctor.compose import Sources, check_compose
 from djship.doctor.dotenv import check_env, repair
 from djship.doctor.findings import NOTE, Finding
+from djship.doctor.images import (
+    check_dockerfile,
+    check_settings,
+    check_uwsgi,
+    installs_mime_types,
+)
 from djship.engine.runner import Command, capture, last_lines
 from djship.errors import DjshipError
 from djship.project.envfile import EnvFileError
@@ -47,7 +53,8 @@ def find_setup(start: Path, environment: str | None) -> Setup:
                 f"no Compose file in {start} (compose.yaml, docker-compose.yml...)",
                 hint="Run `djship doctor` where the project's Compose files are.",
             ) from None
-        return Setup(start, files, environment or "dev", djship=False)
+        # A plain Compose setup is audited as production unless told otherwise.
+        return Setup(start, files, environment or "prod", djship=False)
     try:
         name = project.resolve_environment(environment)
     except EnvFileError:  # a broken .env is what doctor is for: read it leniently below
@@ -71,7 +78,58 @@ def audit(setup: Setup) -> list[Finding]:
             )
         ]  # fmt: skip
     texts = {name: (setup.root / name).read_text(encoding="utf-8") for name in setup.files}
-    return findings + check_compose(json.loads(result.stdout), setup.environment, Sources(texts))
+    config = json.loads(result.stdout)
+    findings += check_compose(config, setup.environment, Sources(texts))
+    if setup.environment != DEFAULT_ENVIRONMENT:
+        findings += image_findings(setup, config)
+    for path in settings_files(setup.root):
+        findings += check_settings(path.read_text(encoding="utf-8"), relative(setup, path))
+    return findings
+
+
+SKIPPED_DIRS = {".git", ".venv", "venv", "node_modules", "__pycache__", "public", "backups"}
+
+
+def project_files(root: Path, pattern: str) -> list[Path]:
+    return sorted(
+        p for p in root.rglob(pattern) if not SKIPPED_DIRS & set(p.relative_to(root).parts)
+    )
+
+
+def settings_files(root: Path) -> list[Path]:
+    found = project_files(root, "settings*.py") + project_files(root, "settings/*.py")
+    return sorted(set(found))
+
+
+def relative(setup: Setup, path: Path) -> str:
+    return path.relative_to(setup.root).as_posix()
+
+
+def image_findings(setup: Setup, config: dict) -> list[Finding]:
+    """The Dockerfiles the services build, and the uWSGI files of the environment."""
+    findings, texts = [], []
+    for service in config.get("services", {}).values():
+        build = service.get("build")
+        if not build:
+            continue
+        dockerfile = Path(build.get("context", setup.root)) / build.get("dockerfile", "Dockerfile")
+        if not dockerfile.is_file():
+            continue
+        text = dockerfile.read_text(encoding="utf-8")
+        texts.append(text)
+        checked = bool(service.get("healthcheck")) and not service["healthcheck"].get("disable")
+        findings += check_dockerfile(text, relative(setup, dockerfile), checked)
+    limited = any(
+        ((s.get("deploy") or {}).get("resources") or {}).get("limits", {}).get("cpus")
+        for s in config.get("services", {}).values()
+    )
+    mime = any(installs_mime_types(text) for text in texts)
+    folder = setup.root / "environments" / setup.environment if setup.djship else setup.root
+    for ini in project_files(folder, "*.ini"):
+        text = ini.read_text(encoding="utf-8", errors="replace")
+        if "[uwsgi]" in text:
+            findings += check_uwsgi(text, relative(setup, ini), limited, mime)
+    return findings
 
 
 def repair_env(setup: Setup) -> list[str]:
