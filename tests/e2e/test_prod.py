@@ -333,6 +333,12 @@ def test_compose_lint_finds_nothing_else_in_the_resolved_prod_stack(prod, tmp_pa
     assert findings <= ACCEPTED_LINT_RULES, findings
 
 
+def test_doctor_finds_nothing_in_the_built_prod_stack(prod):
+    """Every doctor rule, Django's deployment checklist in the built image included."""
+    result = prod.djship("doctor", "--env", "prod", "--json")
+    assert json.loads(result.stdout) == []
+
+
 def test_django_deploy_checks_pass(prod):
     result = prod.djship("manage", *PROD, "check", "--deploy", "--fail-level", "WARNING")
     assert "no issues" in result.stdout + result.stderr

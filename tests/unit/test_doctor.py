@@ -281,3 +281,20 @@ def test_hadolint_findings_become_doctor_findings(tmp_path):
     assert found["hadolint-DL3006"].line == 1  # FROM without a tag
     assert found["hadolint-DL3015"].severity in (NOTE, WARNING)  # --no-install-recommends
     assert "hadolint/wiki/DL3006" in found["hadolint-DL3006"].why
+
+
+def test_django_deploy_check_output_becomes_findings():
+    from djship.doctor.django import parse_check
+
+    output = (
+        "System check identified some issues:\n\nWARNINGS:\n"
+        "?: (security.W004) You have not set a value for the SECURE_HSTS_SECONDS setting.\n"
+        "\tHINT: Set it if the site is served only over HTTPS.\n"
+        "?: (security.E100) DEFAULT_HASHING_ALGORITHM must be 'sha1' or 'sha256'.\n"
+        "\nSystem check identified 2 issues (0 silenced).\n"
+    )
+    found = {f.rule: f for f in parse_check(output, "environments/prod/compose.yaml")}
+    assert found["django-security.W004"].severity == WARNING
+    assert found["django-security.W004"].fix == "Set it if the site is served only over HTTPS."
+    assert found["django-security.E100"].severity == ERROR
+    assert parse_check("System check identified no issues (0 silenced).\n", "x") == []

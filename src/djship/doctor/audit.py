@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from djship.doctor.compose import Sources, check_compose
+from djship.doctor.django import CHECK_ARGV, not_checked, parse_check
 from djship.doctor.dotenv import check_env, repair
 from djship.doctor.findings import NOTE, Finding
 from djship.doctor.hadolint import hadolint_command, hadolint_path, not_linted, parse_hadolint
@@ -22,6 +23,7 @@ from djship.engine.runner import Command, capture, last_lines
 from djship.errors import DjshipError
 from djship.project.envfile import EnvFileError
 from djship.project.layout import DEFAULT_ENVIRONMENT, find_project
+from djship.project.secrets import environment_secrets, write_secret_files
 
 PLAIN_COMPOSE_FILES = (
     "compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml",
@@ -83,6 +85,7 @@ def audit(setup: Setup) -> list[Finding]:
     findings += check_compose(config, setup.environment, Sources(texts))
     if setup.environment != DEFAULT_ENVIRONMENT:
         findings += image_findings(setup, config)
+        findings += deploy_checks(setup, config)
     for path in settings_files(setup.root):
         findings += check_settings(path.read_text(encoding="utf-8"), relative(setup, path))
     return findings
@@ -104,6 +107,32 @@ def settings_files(root: Path) -> list[Path]:
 
 def relative(setup: Setup, path: Path) -> str:
     return path.relative_to(setup.root).as_posix()
+
+
+def deploy_checks(setup: Setup, config: dict) -> list[Finding]:
+    """`check --deploy` in a one-off container of the service that has a manage.py, with
+    the production settings, when its image has been built (doctor never builds)."""
+    name = next((n for n, s in sorted(config.get("services", {}).items()) if s.get("build")), None)
+    if name is None:
+        return []
+    service = config["services"][name]
+    where = setup.files[-1]
+    image = service.get("image") or f"{config.get('name', setup.root.name)}-{name}"
+    if capture(Command(["docker", "image", "inspect", image]), check=False).returncode != 0:
+        return [not_checked(where, f"the image {image} of {name} is not built")]
+    if setup.djship:
+        project = find_project(setup.root)
+        write_secret_files(environment_secrets(project, setup.environment, config))
+    flags = [arg for path in setup.files for arg in ("-f", path)]
+    command = Command(
+        ["docker", "compose", *flags, "run", "--rm", "--no-deps", "-T", name, *CHECK_ARGV],
+        cwd=setup.root,
+    )
+    result = capture(command, check=False)
+    output = result.stdout + result.stderr
+    if result.returncode != 0 and "System check identified" not in output:
+        return [not_checked(where, f"`manage.py check --deploy` failed: {last_lines(output, 3)}")]
+    return parse_check(output, where)
 
 
 def lint(dockerfile: Path, path: str) -> list[Finding]:
