@@ -149,3 +149,16 @@ def test_a_rollback_by_swarm_says_why():
     verdict = judge_rollout(status, [failed, task("reg:5000/shop-web:v1")], IMAGE, 2)
     assert verdict.state == ROLLED_BACK
     assert "non-zero exit (1)" in verdict.reason and "rollback completed" in verdict.reason
+
+
+def test_a_node_down_is_reported_and_the_database_node_down_refused():
+    from djship.shipping.rollout import node_problems
+
+    warnings, error = node_problems("n1 Ready\nn2 Down\n", db_node="n1")
+    assert warnings == ["node n2 is not ready: its tasks run on the other nodes"]
+    assert error is None
+    assert (
+        node_problems("n1 Down\nn2 Ready\n", db_node="n1")[1]
+        == "the database's node n1 is not ready"
+    )
+    assert node_problems("n1 Ready\n", db_node="n1") == ([], None)

@@ -77,3 +77,16 @@ def judge_rollout(update_status: dict | None, tasks: list[Task], image: str, rep
 def failure_reason(message: str, tasks: list[Task]) -> str:
     errors = sorted({f"{t.name} on {t.node}: {t.error}" for t in tasks if t.error})
     return "; ".join([message, *errors[:3]]) if message else "; ".join(errors[:3])
+
+
+def node_problems(listing: str, db_node: str | None) -> tuple[list[str], str | None]:
+    """From `docker node ls --format '{{.Hostname}} {{.Status}}'`: warnings for nodes that
+    are down (their tasks run elsewhere meanwhile), and an error when the database's own node
+    is one of them (its volume lives there: the database would have nowhere to run)."""
+    down = sorted(
+        host for host, _, status in (line.partition(" ") for line in listing.splitlines())
+        if host and status.strip().lower() != "ready"
+    )  # fmt: skip
+    warnings = [f"node {host} is not ready: its tasks run on the other nodes" for host in down]
+    error = f"the database's node {db_node} is not ready" if db_node in down else None
+    return warnings, error

@@ -29,7 +29,13 @@ from djship.shipping.deploy import ReleaseFailed, events
 from djship.shipping.ledger import Ledger, released
 from djship.shipping.lock import deploy_lock
 from djship.shipping.migrations import manage_argv, parse_result
-from djship.shipping.rollout import CONVERGED, WAITING, judge_rollout, parse_tasks
+from djship.shipping.rollout import (
+    CONVERGED,
+    WAITING,
+    judge_rollout,
+    node_problems,
+    parse_tasks,
+)
 from djship.shipping.stackfile import DB, Stack, StackOptions, derive_stack, stack_yaml
 from djship.shipping.targets import swarm_docker
 
@@ -190,7 +196,22 @@ class SwarmTarget:
 
     # --- moving traffic ------------------------------------------------------------------
 
+    def check_nodes(self) -> None:
+        listing = capture(
+            self.docker.command("node", "ls", "--format", "{{.Hostname}} {{.Status}}")
+        )
+        db_node = self.compose.project.env.get("DB_NODE") or self.manager
+        warnings, error = node_problems(listing.stdout, db_node)
+        for warning in warnings:
+            self.out.info(f"warning: {warning}")
+        if error:
+            raise DjshipError(
+                f"{error}: its volume is there, so the database cannot run elsewhere",
+                hint="Bring the node back (or move the data and DB_NODE) before deploying.",
+            )
+
     def switch(self, version: str, image: str) -> None:
+        self.check_nodes()
         stack = self.stack(version, image)
         replicas = stack.data["services"][WEB_SERVICE]["deploy"]["replicas"]
         self.out.step(f"Deploying the stack with release {version} ({replicas} web tasks)")
