@@ -19,6 +19,7 @@ ALLOWED = {
     "shipping": BASE | {"project", "dependencies", "engine"},
     "doctor": BASE | {"project", "engine"},
     "export": BASE | {"project", "dependencies", "engine", "shipping"},
+    "adopt": BASE | {"project", "dependencies", "scaffold", "engine"},
 }
 
 

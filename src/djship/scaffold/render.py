@@ -65,6 +65,16 @@ class ProjectOptions:
     ca_bundle: str = ""
     base: str = "debian"
     packages: SystemPackages = SystemPackages()
+    # An existing project's layout (`djship init`); the defaults are what `djship new` makes.
+    app_dir: str = ""  # the directory holding manage.py, relative to the root ("": the root)
+    wsgi: str = ""  # uWSGI's `module` (default: NAME.wsgi:application)
+    static_path: str = "static"  # STATIC_URL's path: where uWSGI serves the collected files
+    media_path: str = ""  # MEDIA_URL's path when uploads live in a production volume
+    dev_environment: tuple[tuple[str, str], ...] = ()  # more variables of web in dev
+    image_environment: tuple[tuple[str, str], ...] = ()  # more ENV of the production image
+    prod_variables: tuple[str, ...] = ()  # more .env names passed to web in production
+    # More .env lines: (key, value, comment); a value may say {name} and {db_password}.
+    extra_env: tuple[tuple[str, str, str], ...] = ()
 
 
 def validate_name(name: str) -> None:
@@ -162,6 +172,15 @@ def render_project(options: ProjectOptions) -> dict[str, str]:
         "ca_bundle": options.ca_bundle,
         "base": options.base,
         "packages": options.packages,
+        "app_dir": options.app_dir,
+        "app_root": f"/app/{options.app_dir}" if options.app_dir else "/app",
+        "wsgi": options.wsgi or f"{options.name}.wsgi:application",
+        "static_path": options.static_path,
+        "media_path": options.media_path,
+        "dev_environment": options.dev_environment,
+        "image_environment": options.image_environment,
+        "prod_variables": options.prod_variables,
+        "extra_env": _env_lines(options, options.db_password),
     }
     rendered: dict[str, str] = {}
     for template in _template_paths():
@@ -179,12 +198,21 @@ def render_project(options: ProjectOptions) -> dict[str, str]:
         "uid": 1000,
         "gid": 1000,
         "images": default_images(options.base),
+        "extra_env": _env_lines(options, "change-me"),
     }
     # One template, two files: the committed example and the real, git-ignored .env.
     template = env.get_template(ENV_EXAMPLE + TEMPLATE_SUFFIX)
     rendered[ENV_EXAMPLE] = template.render(example_context)
     rendered[".env"] = template.render(context)
     return rendered
+
+
+def _env_lines(options: ProjectOptions, db_password: str) -> list[tuple[str, str, str]]:
+    """The extra .env lines with their values filled in (the example gets no real password)."""
+    return [
+        (key, value.format(name=options.name, db_password=db_password), comment)
+        for key, value, comment in options.extra_env
+    ]
 
 
 def check_target(target: Path) -> None:

@@ -1,0 +1,8 @@
+from cards import views
+from django.contrib import admin
+from django.urls import path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("", views.board, name="board"),
+]
