@@ -76,8 +76,12 @@ def test_lock_always_uses_the_dev_files_and_rebuilds_the_tools_stage(tmp_path):
 
 
 def test_logs_flags(tmp_path):
-    argv = Compose(project(tmp_path), "prod").logs(("web",), follow=True, tail="20").argv
-    assert argv[-4:] == ["logs", "--follow", "--tail=20", "web"]
+    compose = Compose(project(tmp_path), "prod")
+    argv = compose.logs(("web",), follow=True, tail="20", since="10m").argv
+    assert argv[-7:] == [
+        "logs", "--no-color", "--timestamps", "--follow", "--tail=20", "--since=10m", "web",
+    ]  # fmt: skip
+    assert "--timestamps" not in compose.logs(timestamps=False).argv
 
 
 def test_a_new_container_starts_beside_the_live_one(tmp_path):

@@ -10,8 +10,9 @@ import click
 
 from djship.cli.app import ENV_OPTION, cli, current_compose, output
 from djship.engine.compose import WEB_SERVICE, Compose, for_lock, forwarded_variables, stdin_is_tty
+from djship.engine.logs import matches, merged, parse_all, render
 from djship.engine.preflight import check_engine, check_ports, ports_of_project
-from djship.engine.runner import capture, feed, interactive, stream
+from djship.engine.runner import capture, feed, interactive, lines, stream
 from djship.engine.running import (
     image_size_suffix,
     prepare,
@@ -183,12 +184,34 @@ def ps(environment: str | None) -> None:
 @click.argument("services", nargs=-1)
 @click.option("--follow", "-f", is_flag=True, help="Keep printing new lines.")
 @click.option("--tail", "-n", default="", help="Only the last N lines of each service.")
-def logs(environment: str | None, services: tuple[str, ...], follow: bool, tail: str) -> None:
-    """Show the logs of all services, or of SERVICES."""
+@click.option("--since", default="", help="Only lines since T (2026-12-02T10:00:00, 10m, 2h).")
+@click.option("--grep", default="", help="Only lines containing TEXT (any case).")
+@click.option("--request", "request_id", default="", help="One request's lines (its X-Request-ID).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+def logs(
+    environment: str | None,
+    services: tuple[str, ...],
+    follow: bool,
+    tail: str,
+    since: str,
+    grep: str,
+    request_id: str,
+    as_json: bool,
+) -> None:
+    """All services' logs (or SERVICES') merged in time order, each line tagged.
+
+    `--request ID` follows one request through nginx, uWSGI and Django: the proxy logs every
+    request with the id it gives it, uWSGI and Django the ones worth a look.
+    """
     compose = current_compose(environment)
     check_engine()
+    command = compose.logs(services, follow=follow, tail=tail, since=since)
     try:
-        raise SystemExit(interactive(compose.logs(services, follow=follow, tail=tail)))
+        raw = lines(command)
+        found = parse_all(raw) if follow else iter(merged(raw))
+        for line in found:
+            if matches(line, grep, request_id):
+                click.echo(render(line, as_json=as_json))
     except KeyboardInterrupt:
         raise SystemExit(0) from None
 

@@ -86,8 +86,18 @@ class Compose:
     def running_services(self) -> Command:
         return self.command("ps", "--status", "running", "--services")
 
-    def logs(self, services: tuple[str, ...] = (), follow: bool = False, tail: str = "") -> Command:
-        flags = (["--follow"] if follow else []) + ([f"--tail={tail}"] if tail else [])
+    def logs(
+        self,
+        services: tuple[str, ...] = (),
+        follow: bool = False,
+        tail: str = "",
+        since: str = "",
+        timestamps: bool = True,
+    ) -> Command:
+        """Timestamped and uncoloured: djship merges the services' lines in time order."""
+        flags = ["--no-color"] + (["--timestamps"] if timestamps else [])
+        flags += (["--follow"] if follow else []) + ([f"--tail={tail}"] if tail else [])
+        flags += [f"--since={since}"] if since else []
         return self.command("logs", *flags, *services)
 
     def down(self, volumes: bool = False) -> Command:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shlex
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from subprocess import PIPE
@@ -72,6 +73,30 @@ def stream(command: Command, *, what: str | None = None) -> None:
 def interactive(command: Command) -> int:
     """Run attached to the terminal (stdin included) and return the exit code."""
     return _run(command).returncode
+
+
+def lines(command: Command) -> Iterator[str]:
+    """The command's output, line by line as it comes (`logs --follow` never ends on its own);
+    raise with its own words when it fails."""
+    try:
+        process = subprocess.Popen(
+            command.argv,
+            cwd=command.cwd,
+            env=_environ(command),
+            stdout=PIPE,
+            stderr=PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            errors="replace",
+        )
+    except FileNotFoundError:
+        raise _not_installed(command) from None
+    with process:
+        assert process.stdout is not None and process.stderr is not None
+        yield from process.stdout
+        error = process.stderr.read()
+    if process.returncode != 0:
+        raise DjshipError(f"`{command}` failed: {last_lines(error)}")
 
 
 def feed(command: Command, data: bytes, *, what: str | None = None) -> None:

@@ -73,7 +73,7 @@ def start_failure(compose: Compose, config: dict) -> DjshipError:
 
 def broken_services(compose: Compose, broken: list[str], reason: str, summary: str) -> DjshipError:
     """An error naming the broken services, with their last log lines."""
-    logs = capture(compose.logs(tuple(broken), tail="25"), check=False).stdout
+    logs = capture(compose.logs(tuple(broken), tail="25", timestamps=False), check=False).stdout
     return DjshipError(
         f"{', '.join(broken)} {reason} ({summary}).\nLast log lines:\n{logs.rstrip()}",
         hint="See everything with `djship logs SERVICE`.",
