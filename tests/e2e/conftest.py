@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import os
 import socket
+import struct
 import subprocess
 import sys
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -164,4 +166,76 @@ def new_project(image_env, tmp_path) -> Iterator[Callable[..., GeneratedProject]
 
     yield create
     for project in created:
+        project.teardown()
+
+
+# --- the shared production stack ----------------------------------------------------------
+
+SLOW_VIEW = '''
+
+def slow(request):
+    """Test helper: answers after ?seconds= (the drain test keeps one request in flight)."""
+    import time
+
+    time.sleep(float(request.GET.get("seconds", "3")))
+    return HttpResponse("slow done", content_type="text/plain")
+'''
+
+
+def png_1x1() -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    pixels = zlib.compress(b"\x00\x0c\x4b\x33")
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )
+
+
+EXTRA_STATIC = {
+    "app.js": b"document.documentElement.dataset.js = 'loaded';\n",
+    "font.woff2": b"wOF2" + bytes(range(64)),
+    "data.json": b'{"ok": true}\n',
+    "pixel.png": png_1x1(),
+}
+
+
+def customise_prod(project: GeneratedProject) -> None:
+    """What a developer adds: a few static files of every kind and a slow view."""
+    static = project.root / "welcome" / "static" / "welcome"
+    for name, content in EXTRA_STATIC.items():
+        (static / name).write_bytes(content)
+    views = project.root / "welcome" / "views.py"
+    views.write_text(
+        views.read_text().replace(
+            "from django.http import HttpRequest, HttpResponse",
+            "from django.http import HttpRequest, HttpResponse",
+        )
+        + SLOW_VIEW
+    )
+    urls = project.root / "welcome" / "urls.py"
+    urls.write_text(
+        urls.read_text().replace(
+            'path("", views.index, name="index"),',
+            'path("", views.index, name="index"),\n    path("slow/", views.slow, name="slow"),',
+        )
+    )
+
+
+@pytest.fixture(scope="session")
+def prod(image_env, tmp_path_factory) -> Iterator[GeneratedProject]:
+    """One production stack for the session (test_prod.py, test_tls.py): `djship up --env prod`
+    of a customised project, migrated; taken down at the end of the session."""
+    base = tmp_path_factory.mktemp("prod")
+    project = GeneratedProject(base / "e2e_prod", "e2e_prod", image_env)
+    try:
+        project = create_prod_project(base, image_env, "e2e_prod")
+        customise_prod(project)
+        up = project.djship("up", "--env", "prod")
+        assert up.stdout.strip().splitlines()[-1] == project.url
+        project.djship("manage", "--env", "prod", "migrate")
+        yield project
+    finally:
         project.teardown()

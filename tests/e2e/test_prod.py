@@ -1,18 +1,17 @@
 """The production stack on a real engine: static files, TLS, headers, logs, hardening, a real
-browser, and uWSGI under load and faults. One prod project is built for the whole module."""
+browser, and uWSGI under load and faults. One prod project serves the whole session
+(conftest.py's `prod`, shared with test_tls.py)."""
 
 from __future__ import annotations
 
 import json
 import socket
 import ssl
-import struct
 import subprocess
 import sys
 import threading
 import time
 import uuid
-import zlib
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -20,41 +19,12 @@ import pytest
 import requests
 import urllib3
 
-from tests.e2e.conftest import GeneratedProject, create_prod_project, run_in_image
+from tests.e2e.conftest import EXTRA_STATIC, GeneratedProject, run_in_image
 from tests.e2e.load import Load
 
 urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
 PROD = ("--env", "prod")
 
-SLOW_VIEW = '''
-
-def slow(request):
-    """Test helper: answers after ?seconds= (the drain test keeps one request in flight)."""
-    import time
-
-    time.sleep(float(request.GET.get("seconds", "3")))
-    return HttpResponse("slow done", content_type="text/plain")
-'''
-
-
-def png_1x1() -> bytes:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
-    pixels = zlib.compress(b"\x00\x0c\x4b\x33")
-    return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
-    )
-
-
-EXTRA_STATIC = {
-    "app.js": b"document.documentElement.dataset.js = 'loaded';\n",
-    "font.woff2": b"wOF2" + bytes(range(64)),
-    "data.json": b'{"ok": true}\n',
-    "pixel.png": png_1x1(),
-}
 EXPECTED_TYPES = {
     "style.css": ("text/css",),
     "app.js": ("text/javascript", "application/javascript"),
@@ -63,43 +33,6 @@ EXPECTED_TYPES = {
     "data.json": ("application/json",),
     "pixel.png": ("image/png",),
 }
-
-
-def customise(project: GeneratedProject) -> None:
-    """What a developer adds: a few static files of every kind and a slow view."""
-    static = project.root / "welcome" / "static" / "welcome"
-    for name, content in EXTRA_STATIC.items():
-        (static / name).write_bytes(content)
-    views = project.root / "welcome" / "views.py"
-    views.write_text(
-        views.read_text().replace(
-            "from django.http import HttpRequest, HttpResponse",
-            "from django.http import HttpRequest, HttpResponse",
-        )
-        + SLOW_VIEW
-    )
-    urls = project.root / "welcome" / "urls.py"
-    urls.write_text(
-        urls.read_text().replace(
-            'path("", views.index, name="index"),',
-            'path("", views.index, name="index"),\n    path("slow/", views.slow, name="slow"),',
-        )
-    )
-
-
-@pytest.fixture(scope="module")
-def prod(image_env, tmp_path_factory):
-    base = tmp_path_factory.mktemp("prod")
-    project = GeneratedProject(base / "e2e_prod", "e2e_prod", image_env)
-    try:
-        project = create_prod_project(base, image_env, "e2e_prod")
-        customise(project)
-        up = project.djship(*("up", *PROD))
-        assert up.stdout.strip().splitlines()[-1] == project.url
-        project.djship("manage", *PROD, "migrate")
-        yield project
-    finally:
-        project.teardown()
 
 
 def get(url: str, **kwargs) -> requests.Response:
@@ -119,6 +52,12 @@ def web_stdout(project: GeneratedProject) -> list[str]:
         ["docker", "logs", container_id(project, "web")], capture_output=True, text=True
     )
     return [line for line in result.stdout.splitlines() if line.strip()]
+
+
+def request_lines(project: GeneratedProject) -> list[dict]:
+    """uWSGI's request lines (not its own messages, nor Django's, which also name the URL)."""
+    parsed = [json.loads(line) for line in web_stdout(project)]
+    return [entry for entry in parsed if entry.get("log") == "request"]
 
 
 def uwsgi_processes(project: GeneratedProject) -> list[tuple[int, int]]:
@@ -163,6 +102,20 @@ def test_static_files_have_their_type_and_cache_headers(prod, name):
     assert plain.headers["Cache-Control"] == "public, no-cache"
 
 
+def test_the_proxy_keeps_only_immutable_answers(prod):
+    """Hashed static files are served from nginx's cache after the first request, byte for
+    byte the same as uWSGI's; pages and unhashed files always reach uWSGI."""
+    hashed = prod.url + "static/" + manifest(prod)["welcome/style.css"]
+    first, second = get(hashed), get(hashed)
+    assert second.headers["X-Cache-Status"] == "HIT"
+    assert first.headers.get("X-Cache-Status") in {"MISS", "HIT"}  # another test may be first
+    assert second.content == first.content and second.headers["Content-Type"].startswith("text/css")
+    assert "immutable" in second.headers["Cache-Control"]
+    for url in (prod.url, prod.url + "static/welcome/style.css"):
+        get(url)
+        assert get(url).headers["X-Cache-Status"] == "MISS", url
+
+
 def test_a_missing_static_file_is_a_404_not_a_500(prod):
     response = get(prod.url + "static/welcome/missing.css")
     assert response.status_code == 404
@@ -178,7 +131,7 @@ def test_http_redirects_to_https_and_https_carries_hsts(prod):
     assert redirect.headers["Location"] == prod.url  # to the published HTTPS port
     page = get(prod.url)
     assert page.status_code == 200
-    assert "max-age=31536000" in page.headers["Strict-Transport-Security"]
+    assert "max-age=63072000" in page.headers["Strict-Transport-Security"]  # 2 years (Mozilla)
     assert page.headers["X-Content-Type-Options"] == "nosniff"
 
 
@@ -190,12 +143,40 @@ def test_the_proxy_overwrites_forwarded_headers(prod):
         "X-Forwarded-SSL": "off",
         "X-Request-ID": "spoofed",
     }
-    response = get(prod.url + f"?probe={probe}", headers=spoofed, allow_redirects=False)
+    # uWSGI logs the requests worth a look (errors, slow ones): ask for a missing page.
+    response = get(prod.url + f"missing-{probe}", headers=spoofed, allow_redirects=False)
     # X-Forwarded-Proto: http reaching Django would have made it redirect to HTTPS.
-    assert response.status_code == 200
-    line = next(json.loads(line) for line in web_stdout(prod) if probe in line)
+    assert response.status_code == 404
+    line = next(entry for entry in request_lines(prod) if probe in entry["uri"])
     assert line["client"] != "6.6.6.6" and line["request_id"] != "spoofed"
     assert len(line["request_id"]) == 32
+
+
+def test_the_proxy_logs_every_request_as_json_with_the_apps_request_id(prod):
+    probe = uuid.uuid4().hex
+    assert get(prod.url + f"?probe={probe}").status_code == 200
+    assert get(prod.url + f"missing-{probe}").status_code == 404
+    time.sleep(2)  # nginx writes its log in batches, at least once a second
+    logs = subprocess.run(
+        ["docker", "logs", container_id(prod, "proxy")], capture_output=True, text=True
+    ).stdout
+    access = [json.loads(line) for line in logs.splitlines() if probe in line]
+    assert {entry["status"] for entry in access} == {200, 404}
+    assert all(entry["log"] == "access" and len(entry["request_id"]) == 32 for entry in access)
+    missing = next(entry for entry in access if entry["status"] == 404)
+    app = next(entry for entry in request_lines(prod) if probe in entry["uri"])
+    assert app["request_id"] == missing["request_id"]
+
+    # `djship logs --request` follows it: the proxy's line, then uWSGI's, in time order.
+    followed = prod.djship("logs", *PROD, "--request", missing["request_id"]).stdout
+    tags = [line.split()[1] for line in followed.splitlines()]
+    assert sorted(tags) == ["proxy-1", "web-1"], followed
+    as_json = prod.djship("logs", *PROD, "--request", missing["request_id"], "--json").stdout
+    records = [json.loads(line) for line in as_json.splitlines()]
+    assert {r["service"] for r in records} == {"proxy", "web"}
+    assert all(r["fields"]["request_id"] == missing["request_id"] for r in records)
+    grep = prod.djship("logs", *PROD, "web", "--grep", f"missing-{probe}").stdout
+    assert grep and all(line.split()[1] == "web-1" for line in grep.splitlines())
 
 
 def raw_get(url: str, target: str) -> int:
@@ -215,12 +196,16 @@ def raw_get(url: str, target: str) -> int:
 def test_request_logs_are_one_json_object_per_line_even_with_quotes(prod):
     probe = uuid.uuid4().hex
     assert raw_get(prod.url, f"/?probe={probe}") == 200
+    assert raw_get(prod.url, f"/missing?probe={probe}") == 404
     assert raw_get(prod.url, f'/static/welcome/style.css?q="{probe}') == 400
     assert raw_get(prod.url, f'/a"{probe}\\x') == 400
     time.sleep(1)
     lines = web_stdout(prod)
     parsed = [json.loads(line) for line in lines]  # every stdout line is valid JSON
-    assert any(probe in entry.get("uri", "") and entry["status"] == 200 for entry in parsed)
+    # uWSGI logs the 404, not the 200 (nginx logs every request): a line per request there too
+    # would cost a fifth of the throughput.
+    assert any(probe in entry.get("uri", "") and entry["status"] == 404 for entry in parsed)
+    assert not any(probe in entry.get("uri", "") and entry["status"] == 200 for entry in parsed)
     refused = [e for e in parsed if "400 Bad Request: invalid character" in e.get("message", "")]
     assert len(refused) >= 2
     requests_logged = [entry for entry in parsed if entry.get("log") == "request"]
@@ -442,12 +427,12 @@ def test_worker_count_follows_the_cpu_limit(prod):
         time.sleep(2)
         return workers(prod)
 
-    assert len(restart_web_with("1")) == 1
+    assert len(restart_web_with("1")) == 2  # 2 per CPU, the pool started full
     logs = subprocess.run(
         ["docker", "logs", container_id(prod, "web")], capture_output=True, text=True
     ).stderr
-    assert "start-uwsgi: 1 CPU(s) usable; workers 1..2, 1 at start" in logs
-    assert len(restart_web_with("2")) == 2
+    assert "start-uwsgi: 1 CPU(s) usable; workers 1..2, 2 at start" in logs
+    assert len(restart_web_with("2")) == 4
 
 
 def test_a_full_reload_reexecutes_the_venv_python(prod):

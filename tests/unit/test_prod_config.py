@@ -52,6 +52,15 @@ def test_uwsgi_does_what_the_write_up_asks(files):
     assert 0 < int(options["max-fd"][0]) <= 65536
 
 
+def test_uwsgi_keeps_its_tail_short(files):
+    """Issue 9: a recycled worker is a fork of a master that imported Django (never the
+    project), busy workers recycle apart, and closed connections are announced."""
+    options = uwsgi_options(files["environments/prod/uwsgi.ini"])
+    assert options["shared-import"] == ["django.core.wsgi"]
+    assert int(options["max-requests-delta"][0]) * 2 >= int(options["max-requests"][0]) // 5
+    assert options["add-header"] == ["Connection: close"]
+
+
 def test_prod_compose_is_hardened(files):
     prod = yaml.safe_load(files["environments/prod/compose.yaml"])
     services = prod["services"]
@@ -118,12 +127,12 @@ def run_start(script: Path, cgroup: dict[str, str], **env: str) -> str:
 @pytest.mark.parametrize(
     ("cgroup", "expected"),
     [
-        ({"cpu.max": "max 100000\n"}, "1 16 8"),  # v2, no limit: 8 cores
-        ({"cpu.max": "150000 100000\n"}, "1 4 2"),  # v2, 1.5 CPUs -> 2
-        ({"cpu.max": "100000 100000\n"}, "1 2 1"),  # v2, 1 CPU
-        ({"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"}, "1 16 8"),
-        ({"cpu/cpu.cfs_quota_us": "50000\n", "cpu/cpu.cfs_period_us": "100000\n"}, "1 2 1"),
-        ({}, "1 16 8"),  # no cgroup files
+        ({"cpu.max": "max 100000\n"}, "8 16 16"),  # v2, no limit: 8 cores
+        ({"cpu.max": "150000 100000\n"}, "2 4 4"),  # v2, 1.5 CPUs -> 2
+        ({"cpu.max": "100000 100000\n"}, "1 2 2"),  # v2, 1 CPU
+        ({"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"}, "8 16 16"),
+        ({"cpu/cpu.cfs_quota_us": "50000\n", "cpu/cpu.cfs_period_us": "100000\n"}, "1 2 2"),
+        ({}, "8 16 16"),  # no cgroup files
     ],
 )
 def test_workers_follow_the_cgroup_cpu_limit(start_script, cgroup, expected):

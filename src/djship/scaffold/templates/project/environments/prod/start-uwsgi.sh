@@ -24,8 +24,8 @@ limit=$(cpu_limit)
 if [ -n "$limit" ] && [ "$limit" -lt "$cpus" ]; then cpus=$limit; fi
 
 max=${WEB_MAX_WORKERS:-$((cpus * ${WEB_WORKERS_PER_CPU:-2}))}
-min=${WEB_MIN_WORKERS:-1}
-initial=${WEB_INITIAL_WORKERS:-$cpus}
+min=${WEB_MIN_WORKERS:-$cpus}      # one per CPU stays up: a surge never meets a shrunk pool
+initial=${WEB_INITIAL_WORKERS:-$max}   # start full: the cheaper subsystem stops idle ones
 # The cheaper subsystem needs floor < ceiling (0 turns it off) and a start in between.
 if [ "$min" -ge "$max" ]; then min=$((max - 1)); fi
 if [ "$initial" -gt "$max" ]; then initial=$max; fi
