@@ -20,6 +20,7 @@ ALLOWED = {
     "doctor": BASE | {"project", "engine"},
     "export": BASE | {"project", "dependencies", "engine", "shipping"},
     "adopt": BASE | {"project", "dependencies", "scaffold", "engine"},
+    "security": BASE | {"project", "dependencies", "engine", "shipping", "doctor"},
 }
 
 

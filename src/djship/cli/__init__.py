@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from djship.cli import adopt, dependencies, develop, doctor, export, shipping  # noqa: F401
+from djship.cli import adopt, dependencies, develop, doctor, export, security, shipping  # noqa: F401
 from djship.cli.app import cli
 from djship.console import Output
 from djship.errors import DjshipError
