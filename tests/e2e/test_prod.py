@@ -167,14 +167,18 @@ def test_the_proxy_logs_every_request_as_json_with_the_apps_request_id(prod):
     app = next(entry for entry in request_lines(prod) if probe in entry["uri"])
     assert app["request_id"] == missing["request_id"]
 
-    # `djship logs --request` follows it: the proxy's line, then uWSGI's, in time order.
-    followed = prod.djship("logs", *PROD, "--request", missing["request_id"]).stdout
+    # `djship logs --request` follows it through nginx, uWSGI and Django (whose warning
+    # names the request too: request_id.py), in time order.
+    request_id = missing["request_id"]
+    followed = prod.djship("logs", *PROD, "--request", request_id).stdout
     tags = [line.split()[1] for line in followed.splitlines()]
-    assert sorted(tags) == ["proxy-1", "web-1"], followed
-    as_json = prod.djship("logs", *PROD, "--request", missing["request_id"], "--json").stdout
+    assert sorted(tags) == ["proxy-1", "web-1", "web-1"], followed
+    assert f"WARNING django.request request_id={request_id} Not Found: /missing-" in followed
+    as_json = prod.djship("logs", *PROD, "--request", request_id, "--json").stdout
     records = [json.loads(line) for line in as_json.splitlines()]
     assert {r["service"] for r in records} == {"proxy", "web"}
-    assert all(r["fields"]["request_id"] == missing["request_id"] for r in records)
+    assert [r["time"] for r in records] == sorted(r["time"] for r in records)
+    assert all(r["fields"].get("request_id", request_id) == request_id for r in records)
     grep = prod.djship("logs", *PROD, "web", "--grep", f"missing-{probe}").stdout
     assert grep and all(line.split()[1] == "web-1" for line in grep.splitlines())
 
