@@ -224,12 +224,15 @@ def test_deploy_v2_deploy_broken_v3_roll_back_to_v1_without_a_failed_request(sho
         # v3 never becomes healthy: it is stopped, v2 keeps serving, the command says why.
         make_broken_v3(shop)
         v3 = release(shop)
+        # Compose's tag keeps naming what runs until a deploy moves traffic.
+        assert image_id(shop, "prod") == image_id(shop, v2) != image_id(shop, v3)
         failed = shop.djship("deploy", v3, *PROD, check=False)
         assert failed.returncode != 0
         assert f"release {v3} never became healthy" in failed.stderr
         assert "release three is broken" in failed.stderr  # its last log lines
         assert "Traceback" not in failed.stderr.split("Its last log lines")[0]
         assert headline(shop.url) == "release two"
+        assert image_id(shop, "prod") == image_id(shop, v2)  # `docker compose up` runs v2
 
         # Back to v1: refused while v1 lacks v2's migration, then reversed with --migrate.
         refused = shop.djship("rollback", *PROD, check=False)
@@ -254,6 +257,13 @@ def test_deploy_v2_deploy_broken_v3_roll_back_to_v1_without_a_failed_request(sho
     # The backup taken before v2 restores into a fresh database, with the rows of that time.
     restored = restore_into_fresh_database(shop, shop.root / backup)
     assert set(range(1, written_before_v2 + 1)) <= restored <= db_rows(shop)
+
+
+def image_id(project: GeneratedProject, tag: str) -> str:
+    name = f"{project.name}-web:{tag}"
+    run = subprocess.run(["docker", "image", "inspect", "--format", "{{.Id}}", name],
+                         capture_output=True, text=True, check=True)  # fmt: skip
+    return run.stdout.strip()
 
 
 def restore_into_fresh_database(project: GeneratedProject, dump: Path) -> set[int]:
@@ -282,7 +292,8 @@ def restore_into_fresh_database(project: GeneratedProject, dump: Path) -> set[in
             )  # fmt: skip
         return db_rows(project, container=name)
     finally:
-        subprocess.run(["docker", "rm", "-f", name], capture_output=True)
+        # -v: the image declares a VOLUME for its data, which would outlive the container.
+        subprocess.run(["docker", "rm", "-f", "-v", name], capture_output=True)
 
 
 FAILING_MIGRATION = """from django.db import migrations

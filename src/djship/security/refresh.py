@@ -20,14 +20,14 @@ from datetime import UTC, datetime
 from djship.console import Output
 from djship.engine.compose import WEB_SERVICE, Compose
 from djship.engine.docker import Docker
-from djship.engine.runner import Command, capture, feed, last_lines, stream
+from djship.engine.runner import Command, capture, last_lines, stream
 from djship.errors import DjshipError
 from djship.security.audit import base_image
 from djship.security.images import packages_command, parse_packages
-from djship.shipping.deploy import events, read_graph, record
-from djship.shipping.ledger import RELEASED, Event, Ledger, live_version, released
-from djship.shipping.publish import push
-from djship.shipping.release import ReleaseFacts, label_dockerfile, local_image, prod_image
+from djship.shipping.deploy import events
+from djship.shipping.ledger import Ledger, live_version, released
+from djship.shipping.publish import publish_built
+from djship.shipping.release import local_image, prod_image
 from djship.shipping.version import Source, read_source
 
 
@@ -173,9 +173,7 @@ def refresh(compose: Compose, ledger: Ledger, target: str, out: Output, *, force
             "version. Nothing to ship (--force ships the rebuild anyway)."
         )
         return outcome
-    outcome.version = make_refreshed_release(
-        compose, ledger, target, out, docker, source, live, built
-    )
+    outcome.version = make_refreshed_release(compose, ledger, target, out, source, live, built)
     # Until the deploy moves traffic, Compose's tag keeps naming what runs (the live release):
     # a failed deploy then leaves it there. The unlabelled build is no longer needed.
     capture(docker.tag(live_image, built))
@@ -210,31 +208,17 @@ def make_refreshed_release(
     ledger: Ledger,
     target: str,
     out: Output,
-    docker: Docker,
     source: Source,
     live: str,
     built: str,
 ) -> str:
-    """The rebuilt image as a release, the way `djship release` makes one: labels (version,
-    commit, migrations), the push to REGISTRY, the ledger's record."""
-    project = compose.project
+    """The rebuilt image as a release, the way `djship release` makes one (labels, push,
+    record), its record saying which release it refreshes."""
     now = datetime.now(UTC)
     version = refresh_version(source, now)
-    image = local_image(project.name, version)
-    graph = read_graph(built, docker)
-    facts = ReleaseFacts(project.name, version, now.isoformat(timespec="seconds"), source, graph)
-    feed(
-        docker.build_labels(built, image, facts.labels()),
-        label_dockerfile(built),
-        what="labelling the release image",
-    )
-    image_id = capture(docker.image_id(image)).stdout.strip()
-    try:
-        pushed = push(docker, project.env.get("REGISTRY", ""), project.name, version, image, out)
-    except DjshipError:
-        capture(docker.command("image", "rm", image), check=False)
-        raise
-    details = {**facts.details(image_id, pushed), "refresh_of": live}
-    record(ledger, Event(RELEASED, version, now.isoformat(), target, details))
-    out.success(f"Released {version} ({image_id[7:19]}), a refresh of {live}.")
+    publish_built(
+        compose, ledger, target, out, built=built, version=version, now=now, source=source,
+        refresh_of=live,
+    )  # fmt: skip
+    out.success(f"Released {version}, a refresh of {live}.")
     return version

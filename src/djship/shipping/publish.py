@@ -20,7 +20,7 @@ from djship.shipping.release import (
     prod_image,
     registry_image,
 )
-from djship.shipping.version import decide_version, read_source
+from djship.shipping.version import Source, decide_version, read_source
 
 
 def make_release(compose: Compose, ledger: Ledger, target: str, out: Output) -> Event:
@@ -38,11 +38,41 @@ def make_release(compose: Compose, ledger: Ledger, target: str, out: Output) -> 
         )
     if source.dirty:
         out.info("The working tree has uncommitted changes: the version says so (-dirty-).")
-    out.step(f"Building release {version}")
-    stream(compose.build(WEB_SERVICE), what="building the production image")
     built = prod_image(project.name)
+    live = capture(docker.image_id(built), check=False).stdout.strip()
+    out.step(f"Building release {version}")
+    try:
+        stream(compose.build(WEB_SERVICE), what="building the production image")
+        event = publish_built(
+            compose, ledger, target, out, built=built, version=version, now=now, source=source
+        )
+    finally:
+        # Compose's build moved `<project>-web:prod`; until a deploy moves traffic, the tag
+        # keeps naming what runs, so a failed deploy restores the live release, not this build.
+        if live:
+            capture(docker.tag(live, built), check=False)
+    out.success(f"Released {version}: `djship deploy {version}` ships it.")
+    return event
+
+
+def publish_built(
+    compose: Compose,
+    ledger: Ledger,
+    target: str,
+    out: Output,
+    *,
+    built: str,
+    version: str,
+    now: datetime,
+    source: Source,
+    **extra: str,
+) -> Event:
+    """A built image made a release: labelled (version, commit, migrations), pushed to
+    REGISTRY when there is one, recorded in the ledger. `extra` joins the record's details."""
+    project, docker = compose.project, Docker()
     graph = read_graph(built, docker)
     facts = ReleaseFacts(project.name, version, now.isoformat(timespec="seconds"), source, graph)
+    image = local_image(project.name, version)
     feed(
         docker.build_labels(built, image, facts.labels()),
         label_dockerfile(built),
@@ -55,9 +85,10 @@ def make_release(compose: Compose, ledger: Ledger, target: str, out: Output) -> 
         # Not a release until it is where the nodes pull from: a second try rebuilds (cached).
         capture(docker.command("image", "rm", image), check=False)
         raise
-    event = Event(RELEASED, version, now.isoformat(), target, facts.details(image_id, pushed))
+    details = {**facts.details(image_id, pushed), **extra}
+    event = Event(RELEASED, version, now.isoformat(), target, details)
     record(ledger, event)
-    out.success(f"Released {version} ({image_id[7:19]}): `djship deploy {version}` ships it.")
+    out.info(f"Release {version} is image {image_id[7:19]}.")
     return event
 
 
