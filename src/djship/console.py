@@ -49,6 +49,13 @@ class Output:
         else:
             self.console.print(f"[bold green]{_escape(message)}[/]")
 
+    def warning(self, message: str) -> None:
+        """Something works, but not as asked (a fallback was taken): say what and why."""
+        if self.plain:
+            _plain(f"warning: {message}")
+        else:
+            self.console.print(f"[bold yellow]warning:[/] {_escape(message)}")
+
     def error(self, message: str, hint: str | None = None) -> None:
         if self.plain:
             _plain(f"error: {message}")

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Build local stand-ins for the official images (python, postgres, nginx): no registry is
+# Build local stand-ins for the official images (python, postgres, nginx, registry) and a
+# log receiver (rsyslog) for the LOG_TARGET tests: no registry is
 # reachable on the test machines, so nothing can be pulled. Each stand-in is built from
 # Debian's own packages and behaves like the image it replaces (entry points, variables,
 # data directory). Images are cached: one is rebuilt only when its recipe changes.
@@ -48,7 +49,9 @@ build_standin python djship-standin/python:3.13-slim
 build_standin postgres djship-standin/postgres:17-alpine
 build_standin nginx djship-standin/nginx:1.28-alpine
 build_standin registry djship-standin/registry:2
+build_standin rsyslog djship-standin/rsyslog:trixie
 echo "PYTHON_IMAGE=djship-standin/python:3.13-slim"
 echo "POSTGRES_IMAGE=djship-standin/postgres:17-alpine"
 echo "NGINX_IMAGE=djship-standin/nginx:1.28-alpine"
 echo "REGISTRY_IMAGE=djship-standin/registry:2"
+echo "RSYSLOG_IMAGE=djship-standin/rsyslog:trixie"

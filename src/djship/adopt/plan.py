@@ -70,6 +70,7 @@ BRIDGES = {
 ENVIRONMENTS_GITIGNORE = """\
 # djship's secrets and machine-specific files (your own .gitignore is left as it is).
 /*/secrets/
+/*/logging.yaml
 /prod/tls/
 /djship.env
 """

@@ -109,7 +109,7 @@ def up(environment: str | None, build: bool, timeout: int) -> None:
     if compose.environment != DEFAULT_ENVIRONMENT:
         check_tls_files(compose.project)
     check_engine()
-    config = prepare(compose)
+    config = prepare(compose, out)
     check_ports(config, ports_of_project(compose.project.name))
     if build and compose.environment != DEFAULT_ENVIRONMENT:
         from djship.shipping.deploy import replaced_release_note

@@ -9,6 +9,7 @@ import time
 from djship.console import Output
 from djship.engine.compose import Compose
 from djship.engine.health import judge, parse_ps, services_with_healthcheck
+from djship.engine.logtarget import apply_log_target
 from djship.engine.runner import Command, capture, last_lines
 from djship.errors import DjshipError
 from djship.project.layout import DEFAULT_ENVIRONMENT
@@ -26,9 +27,11 @@ def compose_config(compose: Compose) -> dict:
     return json.loads(result.stdout)
 
 
-def prepare(compose: Compose) -> dict:
-    """The resolved configuration, once the secret files it mounts are written from .env:
-    what every command that creates containers needs first."""
+def prepare(compose: Compose, out: Output | None = None) -> dict:
+    """The resolved configuration, once the files it reads are written from .env (the
+    logging override, the secrets it mounts): what every command that creates containers
+    needs first."""
+    apply_log_target(compose.project, compose.environment, out)
     config = compose_config(compose)
     write_secret_files(environment_secrets(compose.project, compose.environment, config))
     return config

@@ -8,12 +8,13 @@ from functools import cached_property
 from pathlib import Path
 
 from djship.errors import DjshipError
-from djship.project.envfile import read_env
+from djship.project.envfile import parse_env, read_env
 from djship.project.locking import LockTool, detect_tool
 
 BASE_COMPOSE_FILE = "compose.yaml"
 ENVIRONMENTS_DIR = "environments"
 DEFAULT_ENVIRONMENT = "dev"
+LOGGING_FILE = "logging.yaml"  # project/logtarget.py writes it
 
 
 @dataclass(frozen=True)
@@ -84,8 +85,17 @@ class Project:
         return name
 
     def compose_files(self, environment: str) -> list[str]:
-        """The Compose files that make up `environment`, base first."""
-        return [BASE_COMPOSE_FILE, f"{ENVIRONMENTS_DIR}/{environment}/{BASE_COMPOSE_FILE}"]
+        """The Compose files that make up `environment`, base first; then the logging
+        override djship writes from LOG_TARGET (project/logtarget.py), when there is one."""
+        files = [BASE_COMPOSE_FILE, f"{ENVIRONMENTS_DIR}/{environment}/{BASE_COMPOSE_FILE}"]
+        logging = f"{ENVIRONMENTS_DIR}/{environment}/{LOGGING_FILE}"
+        return files + [logging] if (self.root / logging).is_file() else files
+
+    def env_line(self, key: str) -> int | None:
+        """The .env line that sets `key`, for messages that point at it."""
+        path = self.root / ".env"
+        entries = parse_env(path.read_text(encoding="utf-8")) if path.is_file() else {}
+        return entries[key].line if key in entries else None
 
 
 def is_project_root(path: Path) -> bool:

@@ -55,7 +55,7 @@ class HostTarget:
         self.root = self.compose.project.root
         self.environment = self.compose.environment
         self.project = self.compose.project.name
-        self.config = prepare(self.compose)  # secret files written from .env
+        self.config = prepare(self.compose, self.out)  # logging and secret files from .env
 
     @property
     def ledger(self) -> Ledger:

@@ -57,7 +57,7 @@ class SwarmTarget:
         self.environment = self.compose.environment
         self.docker = swarm_docker(self.compose.project)
         self.manager = check_manager(self.docker)
-        self.config = prepare(self.compose)  # secret files written from .env
+        self.config = prepare(self.compose, self.out)  # logging and secret files from .env
 
     @property
     def ledger(self) -> Ledger:
