@@ -77,7 +77,8 @@ def test_every_driver_gets_only_options_it_accepts_and_never_blocks(value):
 def test_remote_lines_carry_the_service_and_the_release():
     for value in ("syslog+udp://h", "gelf://h"):
         assert parse_log_target(value).options()["tag"] == TAG
-    assert "com.docker.swarm.service.name" in TAG and "$.Name" in TAG  # swarm or Compose
+    assert "com.docker.swarm.service.name" in TAG and "{{.Name}}" in TAG  # swarm or Compose
+    assert "$" not in TAG  # Compose would read it as a variable
     assert "org.opencontainers.image.version" in TAG  # djship's release label
     assert parse_log_target("fluentd://h").options()["tag"].startswith("{{.Hostname}}.")
 

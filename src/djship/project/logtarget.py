@@ -33,9 +33,10 @@ DEFAULT_DRIVER = "json-file"
 BUFFER = "4m"
 ROTATION = {"max-size": "10m", "max-file": "5"}
 # The service (Compose's container name, or the swarm service's), then the release when the
-# image is a djship release. Docker fills it in per container; Compose leaves `{{` alone.
+# image is a djship release. Docker fills it in per container; Compose leaves `{{` alone
+# (but not `$`: none here, `with ... else` keeps the container as dot).
 TAG = (
-    '{{with index .ContainerLabels "com.docker.swarm.service.name"}}{{.}}{{else}}{{$.Name}}'
+    '{{with index .ContainerLabels "com.docker.swarm.service.name"}}{{.}}{{else}}{{.Name}}'
     '{{end}}{{with index .ContainerLabels "org.opencontainers.image.version"}}@{{.}}{{end}}'
 )
 VERSION_LABEL = "org.opencontainers.image.version"
