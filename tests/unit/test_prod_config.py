@@ -7,6 +7,7 @@ import pytest
 import yaml
 
 from djship.scaffold.render import render_project
+from djship.shipping.hotfix import STATS_SOCKET
 from tests.unit.conftest import options_for
 
 
@@ -45,6 +46,7 @@ def test_uwsgi_does_what_the_write_up_asks(files):
     assert "die-on-term" not in options  # it would cut in-flight requests on SIGTERM
     assert options["binary-path"] == ["/opt/venv/bin/python"]
     assert options["touch-chain-reload"] == ["/srv/hotfix/reload"]
+    assert options["stats"] == [STATS_SOCKET]  # `djship reload` waits on it
     assert options["static-map"] == ["/static=/app/public/static"]
     assert int(options["offload-threads"][0]) >= 1
     assert int(options["harakiri"][0]) > 0 and int(options["max-requests-delta"][0]) > 0

@@ -12,7 +12,7 @@ from djship.cli.app import ENV_OPTION, cli, current_compose, output
 from djship.engine.compose import WEB_SERVICE, Compose, for_lock, forwarded_variables, stdin_is_tty
 from djship.engine.logs import matches, merged, parse_all, render
 from djship.engine.preflight import check_engine, check_ports, ports_of_project
-from djship.engine.runner import capture, feed, interactive, lines, stream
+from djship.engine.runner import capture, interactive, lines, stream
 from djship.engine.running import (
     image_size_suffix,
     prepare,
@@ -268,8 +268,9 @@ def lock() -> None:
 def reload(environment: str | None) -> None:
     """Hotfix: ship the current code into the running web container and reload it gracefully.
 
-    uWSGI replaces its workers one by one (chain reload): no request fails. The hotfix lasts
-    until the container is recreated; rebuild (`djship up --build`) to make it permanent.
+    uWSGI replaces its workers one by one (chain reload): no request fails, and the command
+    returns once every worker runs the new code. The hotfix lasts until the container is
+    recreated; rebuild (`djship up --build`) to make it permanent.
     """
     compose = current_compose(environment)
     if compose.environment == DEFAULT_ENVIRONMENT:
@@ -281,16 +282,9 @@ def reload(environment: str | None) -> None:
             f"the web service of {compose.environment} is not running",
             hint=f"Start it with `djship up --env {compose.environment}`.",
         )
-    from djship.shipping.hotfix import hotfix_files, install_script, pack
+    from djship.shipping.reload import ship_hotfix
 
-    files = hotfix_files(compose.project.root)
-    output().step(f"Shipping {len(files)} files to web and reloading its workers one by one")
-    feed(
-        compose.shell_in(WEB_SERVICE, install_script()),
-        pack(compose.project.root, files),
-        what="shipping the hotfix",
-    )
-    output().success("Reload triggered: workers pick up the new code one after the other.")
+    ship_hotfix(compose, output())
 
 
 @cli.command()

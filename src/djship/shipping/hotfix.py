@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import tarfile
+from dataclasses import dataclass
 from pathlib import Path
 
 HOTFIX_DIR = "/srv/hotfix"
@@ -51,3 +52,50 @@ def install_script() -> str:
         f"mv {HOTFIX_DIR}/code.new {HOTFIX_DIR}/code; rm -rf {HOTFIX_DIR}/code.old; "
         f"touch {HOTFIX_DIR}/reload"
     )
+
+
+# uWSGI's stats server (uwsgi.ini `stats`): JSON about the master and every worker.
+STATS_SOCKET = "/tmp/uwsgi-stats.sock"
+# Run in the web container: prints the stats JSON, or nothing when there is no stats server
+# (a project generated before it existed).
+STATS_SCRIPT = (
+    "import socket, sys\n"
+    "s = socket.socket(socket.AF_UNIX)\n"
+    "try:\n"
+    f"    s.connect({STATS_SOCKET!r})\n"
+    "except OSError:\n"
+    "    sys.exit(0)\n"
+    "chunks = iter(lambda: s.recv(65536), b'')\n"
+    "sys.stdout.write(b''.join(chunks).decode())\n"
+)
+
+
+@dataclass(frozen=True)
+class ReloadProgress:
+    """How far a chain reload has gone: workers started since it began, out of those up."""
+
+    renewed: int
+    total: int
+    loading: int
+
+    @property
+    def done(self) -> bool:
+        return self.total > 0 and self.renewed == self.total and self.loading == 0
+
+    @property
+    def summary(self) -> str:
+        return f"{self.renewed}/{self.total} workers on the new code"
+
+
+def worker_pids(stats: dict) -> set[int]:
+    """The workers that serve now (a worker the cheaper subsystem stopped has pid 0)."""
+    return {w["pid"] for w in stats.get("workers", []) if w.get("pid") and w["status"] != "cheap"}
+
+
+def reload_progress(stats: dict, before: set[int]) -> ReloadProgress:
+    """A chain reload replaces every worker process: it is over when no worker that served
+    before it remains and every new one accepts requests (the last may still be loading)."""
+    up = [w for w in stats.get("workers", []) if w.get("pid") and w["status"] != "cheap"]
+    renewed = sum(1 for w in up if w["pid"] not in before)
+    loading = sum(1 for w in up if not w.get("accepting", 1))
+    return ReloadProgress(renewed, len(up), loading)
