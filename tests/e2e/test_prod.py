@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import socket
 import ssl
+import re
 import subprocess
 import sys
 import threading
