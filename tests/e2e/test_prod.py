@@ -5,9 +5,9 @@ browser, and uWSGI under load and faults. One prod project serves the whole sess
 from __future__ import annotations
 
 import json
+import re
 import socket
 import ssl
-import re
 import subprocess
 import sys
 import threading
