@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shlex
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,26 +78,28 @@ def interactive(command: Command) -> int:
 
 def lines(command: Command) -> Iterator[str]:
     """The command's output, line by line as it comes (`logs --follow` never ends on its own);
-    raise with its own words when it fails."""
-    try:
-        process = subprocess.Popen(
-            command.argv,
-            cwd=command.cwd,
-            env=_environ(command),
-            stdout=PIPE,
-            stderr=PIPE,
-            stdin=subprocess.DEVNULL,
-            text=True,
-            errors="replace",
-        )
-    except FileNotFoundError:
-        raise _not_installed(command) from None
-    with process:
-        assert process.stdout is not None and process.stderr is not None
-        yield from process.stdout
-        error = process.stderr.read()
-    if process.returncode != 0:
-        raise DjshipError(f"`{command}` failed: {last_lines(error)}")
+    raise with its own words when it fails. Its stderr goes to a temporary file, read at the
+    end: a pipe left unread would stall a command that writes much there before it is done."""
+    with tempfile.TemporaryFile(mode="w+", errors="replace") as errors:
+        try:
+            process = subprocess.Popen(
+                command.argv,
+                cwd=command.cwd,
+                env=_environ(command),
+                stdout=PIPE,
+                stderr=errors,
+                stdin=subprocess.DEVNULL,
+                text=True,
+                errors="replace",
+            )
+        except FileNotFoundError:
+            raise _not_installed(command) from None
+        with process:
+            assert process.stdout is not None
+            yield from process.stdout
+        if process.returncode != 0:
+            errors.seek(0)
+            raise DjshipError(f"`{command}` failed: {last_lines(errors.read())}")
 
 
 def feed(command: Command, data: bytes, *, what: str | None = None) -> None:
