@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "src" / "djship"
-BASE = {"errors", "console", "__init__"}
+BASE = {"errors", "console", "templating", "__init__"}
 ALLOWED = {
     "project": BASE,
     "dependencies": BASE | {"project"},

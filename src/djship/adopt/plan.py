@@ -24,6 +24,7 @@ from djship.scaffold.render import (
     default_images,
     render_project,
 )
+from djship.templating import template_environment
 
 TEMPLATES = files("djship.adopt") / "templates"
 # The scaffold's files that make the container architecture (the rest is a new project's code).
@@ -119,12 +120,7 @@ class Plan:
 
 
 def _adopt_templates() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FunctionLoader(lambda name: (TEMPLATES / name).read_text("utf-8")),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        autoescape=False,
-    )
+    return template_environment(TEMPLATES)
 
 
 def plan(findings: Findings, inputs: Inputs, tree: Tree) -> Plan:

@@ -44,6 +44,7 @@ from djship.errors import DjshipError
 from djship.export.kubectl import MIGRATE, PREPARE, ROLLOUT, STAGE_LABEL, Release, release_plan
 from djship.project.envfile import compose_value
 from djship.shipping.migrations import manage_argv
+from djship.templating import template_environment
 
 WEB, DB, PROXY = "web", "db", "proxy"
 TEMPLATES = files("djship.export") / "templates" / "kubernetes"
@@ -634,14 +635,7 @@ def template_paths(root=TEMPLATES, prefix: str = "") -> list[str]:
 
 
 def jinja_environment() -> jinja2.Environment:
-    environment = jinja2.Environment(
-        loader=jinja2.FunctionLoader(lambda name: (TEMPLATES / name).read_text("utf-8")),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        autoescape=False,
-    )
+    environment = template_environment(TEMPLATES, trim_blocks=True, lstrip_blocks=True)
     environment.filters["q"] = json.dumps  # a JSON scalar is a YAML scalar, quoted safely
     environment.filters["block"] = literal_block
     environment.filters["bullet"] = comment_bullet

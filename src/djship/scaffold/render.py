@@ -24,6 +24,7 @@ from djship.dependencies.platforms import TARGETS
 from djship.dependencies.sysdeps import analyse, load_knowledge
 from djship.errors import DjshipError
 from djship.project.locking import TOOLS, LockTool
+from djship.templating import template_environment
 
 TEMPLATE_ROOT = files("djship.scaffold") / "templates" / "project"
 PROJECT_PACKAGE_PLACEHOLDER = "__project__"
@@ -118,12 +119,7 @@ def template_packages(base: str) -> SystemPackages:
 
 
 def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FunctionLoader(lambda name: (TEMPLATE_ROOT / name).read_text("utf-8")),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        autoescape=False,
-    )
+    return template_environment(TEMPLATE_ROOT)
 
 
 def _template_paths() -> list[PurePosixPath]:
