@@ -48,3 +48,57 @@ def test_the_self_signed_certificate_names_its_hosts():
     names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     assert names.get_values_for_type(x509.DNSName) == ["localhost"]
     assert [str(ip) for ip in names.get_values_for_type(x509.IPAddress)] == ["127.0.0.1"]
+
+
+def certificate_with_ocsp(url: str) -> bytes:
+    """A certificate whose Authority Information Access names an OCSP responder (as a CA's do)."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "shop.example")])
+    now = datetime.datetime.now(datetime.UTC)
+    access = x509.AuthorityInformationAccess(
+        [
+            x509.AccessDescription(
+                AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(url)
+            )
+        ]
+    )
+    builder = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=1)).add_extension(access, critical=False)
+    )  # fmt: skip
+    return builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM)
+
+
+def test_stapling_is_on_only_for_a_certificate_that_names_a_responder(tmp_path):
+    from djship.project.tls import names_ocsp_responder, stapling_environment
+
+    assert names_ocsp_responder(certificate_with_ocsp("http://ocsp.example/"))
+    assert not names_ocsp_responder(self_signed(("localhost",)).certificate_pem)
+    assert not names_ocsp_responder(b"not a certificate")
+
+    found = with_env(tmp_path, "TLS_CERT_FILE=./c.pem\n")
+    assert stapling_environment(found) == {}  # no file yet: nothing to decide
+    (tmp_path / "c.pem").write_bytes(certificate_with_ocsp("http://ocsp.example/"))
+    assert stapling_environment(found) == {"TLS_STAPLING": "on"}
+    (tmp_path / "c.pem").write_bytes(self_signed(("localhost",)).certificate_pem)
+    assert stapling_environment(found) == {}  # Compose's default: off
+    (tmp_path / "c.pem").write_bytes(certificate_with_ocsp("http://ocsp.example/"))
+    (tmp_path / ".env").write_text("TLS_CERT_FILE=./c.pem\nTLS_STAPLING=off\n")
+    assert stapling_environment(Project(tmp_path)) == {}  # .env decides
+
+
+def test_compose_commands_carry_the_stapling_decision_in_prod_only(tmp_path):
+    from djship.engine.compose import Compose
+
+    found = with_env(tmp_path, "TLS_CERT_FILE=./c.pem\n")
+    (tmp_path / "c.pem").write_bytes(certificate_with_ocsp("http://ocsp.example/"))
+    assert Compose(found, "prod").up().env == {"TLS_STAPLING": "on"}
+    assert Compose(found, "dev").up().env == {}

@@ -11,7 +11,8 @@ import os
 from dataclasses import dataclass
 
 from djship.engine.runner import Command
-from djship.project.layout import Project
+from djship.project.layout import DEFAULT_ENVIRONMENT, Project
+from djship.project.tls import stapling_environment
 
 WEB_SERVICE = "web"
 PROXY_SERVICE = "proxy"
@@ -33,7 +34,9 @@ class Compose:
         files = [arg for f in self.project.compose_files(self.environment) for arg in ("-f", f)]
         files += ["-f", "-"] if override else []
         progress = ["--progress", "plain"] if self.plain else []
-        return Command(["docker", "compose", *progress, *files, *args], cwd=self.project.root)
+        env = stapling_environment(self.project) if self.environment != DEFAULT_ENVIRONMENT else {}
+        argv = ["docker", "compose", *progress, *files, *args]
+        return Command(argv, cwd=self.project.root, env=env)
 
     def config_json(self) -> Command:
         return self.command("config", "--format", "json")

@@ -37,3 +37,37 @@ def check_tls_files(project: Project) -> None:
             hint="Run `djship certificate` for a self-signed pair (local runs), name your own "
             "pair in .env (TLS_CERT_FILE, TLS_KEY_FILE), or set TLS_TERMINATION=upstream.",
         )
+
+
+STAPLING = "TLS_STAPLING"
+
+
+def names_ocsp_responder(pem: bytes) -> bool:
+    """Whether the (first) certificate says where its OCSP responder is: only then can
+    nginx staple a response (with none, it warns at every start and staples nothing)."""
+    from cryptography import x509
+    from cryptography.x509.oid import AuthorityInformationAccessOID, ExtensionOID
+
+    try:
+        certificate = x509.load_pem_x509_certificate(pem)
+        access = certificate.extensions.get_extension_for_oid(
+            ExtensionOID.AUTHORITY_INFORMATION_ACCESS
+        ).value
+    except (ValueError, x509.ExtensionNotFound):
+        return False
+    return any(d.access_method == AuthorityInformationAccessOID.OCSP for d in access)
+
+
+def stapling_environment(project: Project) -> dict[str, str]:
+    """TLS_STAPLING for Compose (the proxy's nginx template reads it): on when the
+    certificate names a responder, unless .env decides."""
+    if not (project.root / ".env").is_file():
+        return {}  # nothing to decide from (commands that need .env say so themselves)
+    if STAPLING in project.env:
+        return {}
+    cert, _ = tls_paths(project)
+    try:
+        pem = cert.read_bytes()
+    except OSError:
+        return {}
+    return {STAPLING: "on"} if names_ocsp_responder(pem) else {}
