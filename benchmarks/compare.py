@@ -263,6 +263,8 @@ def proxy_directives(proxy_template: str) -> tuple[list[str], str]:
     """The proxy's `ssl_*` lines, and its access_log line in the image's own `main` format
     (the proxy's format is defined in a file the disk nginx does not have)."""
     lines = [line.split("#", 1)[0].strip() for line in proxy_template.splitlines()]
+    # the template's variables as the prod stack fills them for a self-signed certificate
+    lines = [line.replace("${TLS_STAPLING}", "off") for line in lines]
     ssl = [line for line in lines if line.startswith("ssl_")]
     access = next((line for line in lines if line.startswith("access_log ")), "")
     words = access.split()

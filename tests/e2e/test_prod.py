@@ -438,6 +438,7 @@ def test_worker_count_follows_the_cpu_limit(prod):
         ["docker", "logs", container_id(prod, "web")], capture_output=True, text=True
     ).stderr
     assert "start-uwsgi: 1 CPU(s) usable; workers 1..2, 2 at start" in logs
+    assert "a worker over 341 MB is recycled" in logs  # WEB_MEMORY=1g over 2 workers + master
     assert len(restart_web_with("2")) == 4
 
 

@@ -2,7 +2,8 @@
 # Starts uWSGI with a worker count fitted to the CPU this container may really use.
 # uWSGI's %k counts the host's cores and ignores a `cpus:` limit, so the cgroup quota is
 # read here (v2 and v1), falling back to the cores this process may run on (nproc).
-# WEB_MAX_WORKERS, WEB_MIN_WORKERS and WEB_INITIAL_WORKERS in .env override the results.
+# WEB_MAX_WORKERS, WEB_MIN_WORKERS, WEB_INITIAL_WORKERS and WEB_WORKER_RSS_MB in .env override
+# the results.
 set -eu
 cgroup=${CGROUP_ROOT:-/sys/fs/cgroup}
 
@@ -19,6 +20,19 @@ cpu_limit() { # the CPU quota rounded up, or nothing when there is none
   echo $(((quota + period - 1) / period))
 }
 
+memory_limit_mb() { # the memory limit in MB, or nothing when there is none
+  if [ -r "$cgroup/memory.max" ]; then                   # v2: bytes, or "max"
+    limit=$(cat "$cgroup/memory.max")
+  elif [ -r "$cgroup/memory/memory.limit_in_bytes" ]; then  # v1: about 8 EiB when unlimited
+    limit=$(cat "$cgroup/memory/memory.limit_in_bytes")
+  else
+    return 0
+  fi
+  case "$limit" in max | "") return 0 ;; esac
+  mb=$((limit / 1048576))
+  if [ "$mb" -lt 1048576 ]; then echo "$mb"; fi          # over 1 TiB means no limit
+}
+
 cpus=$(nproc)
 limit=$(cpu_limit)
 if [ -n "$limit" ] && [ "$limit" -lt "$cpus" ]; then cpus=$limit; fi
@@ -30,8 +44,14 @@ initial=${WEB_INITIAL_WORKERS:-$max}   # start full: the cheaper subsystem stops
 if [ "$min" -ge "$max" ]; then min=$((max - 1)); fi
 if [ "$initial" -gt "$max" ]; then initial=$max; fi
 if [ "$initial" -lt "$min" ]; then initial=$min; fi
-export WEB_MAX_WORKERS=$max WEB_MIN_WORKERS=$min WEB_INITIAL_WORKERS=$initial
-echo "start-uwsgi: ${cpus} CPU(s) usable; workers ${min}..${max}, ${initial} at start" >&2
+# A worker whose memory grows past its share of the limit (the master counts as one more)
+# is recycled after its request, long before the kernel's OOM killer would stop the
+# container; 512 MB each when there is no limit.
+memory=$(memory_limit_mb)
+rss=${WEB_WORKER_RSS_MB:-$(if [ -n "$memory" ]; then echo $((memory / (max + 1))); else echo 512; fi)}
+export WEB_MAX_WORKERS=$max WEB_MIN_WORKERS=$min WEB_INITIAL_WORKERS=$initial WEB_WORKER_RSS_MB=$rss
+echo "start-uwsgi: ${cpus} CPU(s) usable; workers ${min}..${max}, ${initial} at start;" \
+  "a worker over ${rss} MB is recycled" >&2
 
 # `djship reload` ships code to /srv/hotfix/code (on sys.path) and touches the chain-reload
 # trigger: both must exist before uWSGI starts watching.
