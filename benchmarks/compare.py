@@ -63,6 +63,8 @@ REFERENCE_IMAGE = "bench-compare-reference:latest"
 DISK_CONTAINER = "bench-compare-disk-nginx"
 REFERENCE_PACKAGE = "bench_reference"  # copied into the project, for the reference only
 FORWARDED = ("X-Forwarded-Proto: https",)
+# A container's address is no allowed host: the request names 127.0.0.1, as a published port's
+BRIDGE = (*FORWARDED, "Host: 127.0.0.1")
 
 
 # --- options ------------------------------------------------------------------------------
@@ -340,22 +342,32 @@ class Target:
     workers_of: str | None = None  # the role whose worker processes serve it
 
 
-def plan_targets(ports: Ports, css: str) -> list[Target]:
-    """The paths, in the order each round runs them."""
+def plan_targets(ports: Ports, css: str, addresses: dict[str, str]) -> list[Target]:
+    """The paths, in the order each round runs them. `addresses`: the web and reference
+    containers' own addresses, where the servers are reached without docker-proxy."""
     page, static = "dynamic page /", f"static {css.rsplit('/', 1)[-1]}"
     local = "http://127.0.0.1"
     css_path = f"/static/{css}"
+    web, reference = (f"http://{addresses[role]}:8000" for role in ("web", "reference"))
     return [
         Target("page-uwsgi", page, "djship: uWSGI direct (HTTP)", f"{local}:{ports.web}/",
                FORWARDED, "web"),
         Target("page-gunicorn", page, "reference: gunicorn direct (HTTP)",
                f"{local}:{ports.reference}/", FORWARDED, "reference"),
+        Target("page-uwsgi-bridge", page, "djship: uWSGI at its container's address",
+               f"{web}/", BRIDGE, "web"),
+        Target("page-gunicorn-bridge", page, "reference: gunicorn at its container's address",
+               f"{reference}/", BRIDGE, "reference"),
         Target("page-proxy", page, "djship: through nginx (HTTPS)",
                f"https://127.0.0.1:{ports.https}/", (), "web"),
         Target("css-uwsgi", static, "djship: uWSGI direct (HTTP)",
                f"{local}:{ports.web}{css_path}", FORWARDED, "web"),
         Target("css-whitenoise", static, "reference: gunicorn + WhiteNoise direct (HTTP)",
                f"{local}:{ports.reference}{css_path}", FORWARDED, "reference"),
+        Target("css-uwsgi-bridge", static, "djship: uWSGI at its container's address",
+               f"{web}{css_path}", BRIDGE, "web"),
+        Target("css-whitenoise-bridge", static, "reference: WhiteNoise at its container's address",
+               f"{reference}{css_path}", BRIDGE, "reference"),
         Target("css-proxy", static, "djship: through nginx (HTTPS)",
                f"https://127.0.0.1:{ports.https}{css_path}", (), "web"),
         Target("css-disk-https", static, "nginx from disk (HTTPS)",
@@ -369,6 +381,16 @@ def plan_targets(ports: Ports, css: str) -> list[Target]:
 RATIOS = (
     ("dynamic page, direct: djship uWSGI / reference gunicorn", "page-uwsgi", "page-gunicorn"),
     ("static file, direct: djship uWSGI / reference WhiteNoise", "css-uwsgi", "css-whitenoise"),
+    (
+        "dynamic page, container address: djship / reference",
+        "page-uwsgi-bridge",
+        "page-gunicorn-bridge",
+    ),
+    (
+        "static file, container address: djship / reference",
+        "css-uwsgi-bridge",
+        "css-whitenoise-bridge",
+    ),
     ("dynamic page: djship through nginx TLS / uWSGI direct", "page-proxy", "page-uwsgi"),
     ("static file: djship through nginx TLS / nginx from disk TLS", "css-proxy", "css-disk-https"),
     ("static file: djship through nginx TLS / reference WhiteNoise", "css-proxy", "css-whitenoise"),
@@ -743,7 +765,8 @@ def markdown(report: dict) -> str:
         "",
         "Neither uWSGI's http-socket nor gunicorn's sync workers keep connections alive: the "
         "direct paths open one connection per request (through docker-proxy, as a published "
-        "port), while wrk keeps its 32 connections to nginx open.",
+        "port; at the container's address, over Docker's bridge without it), while wrk keeps "
+        "its 32 connections to nginx open.",
         "",
         "| ratio (per round) | req/s | p99 |",
         "| --- | ---: | ---: |",
@@ -905,7 +928,7 @@ def compare(options: Options) -> dict:
         report["stacks"] = describe_stacks(
             stacks.containers["web"], stacks.containers["reference"], cpus, options, traits
         )
-        targets = plan_targets(ports, stacks.css)
+        targets = plan_targets(ports, stacks.css, container_addresses(stacks.containers))
         check_targets(targets, stacks.css_body)
         runs = measure(targets, options, Meters(stacks.containers, ports.all()))
         report["paths"] = {t.key: summarise_path(t, runs[t.key]) for t in targets}
@@ -916,6 +939,15 @@ def compare(options: Options) -> dict:
         report["machine"]["load_average_end"] = round(os.getloadavg()[0], 2)
         log("cleaning up")
     return report
+
+
+def container_addresses(containers: dict[str, str]) -> dict[str, str]:
+    """Each container's first network address (the host reaches it over Docker's bridge)."""
+    template = "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}"
+    return {
+        role: run(["docker", "inspect", "-f", template, cid]).split()[0]
+        for role, cid in containers.items()
+    }
 
 
 def full_id(container: str) -> str:
