@@ -190,7 +190,8 @@ def test_setup_py_with_extras_and_an_old_middleware_list():
     assert found.prod.database.kind == "url"
     assert found.deploy_warnings and found.deploy_warnings[0].startswith("security.W001")
     notes = "\n".join(found.notes)
-    assert "uwsgi.ini (yours) is not used" in notes and "stats, threads" in notes
+    assert "uwsgi.ini (yours) is not used" in notes
+    assert "options of yours djship's files lack: threads\n" in notes + "\n"  # stats: djship has
     assert "Procfile" in notes
 
 

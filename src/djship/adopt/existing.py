@@ -11,20 +11,15 @@ from dataclasses import dataclass, field
 from djship.adopt.tree import Tree, join
 from djship.errors import DjshipError
 from djship.project.envfile import parse_env
+from djship.scaffold.render import uwsgi_option_names
 
 COMPOSE_NAMES = ("docker-compose.yml", "docker-compose.yaml", "compose.yml")
 DJSHIP_COMPOSE = "compose.yaml"
-# uWSGI options djship's own files set (dev or prod): anything else of yours is named.
-DJSHIP_UWSGI_OPTIONS = {
-    "http-socket", "chmod-socket", "chdir", "module", "wsgi", "pythonpath", "need-app",
-    "strict", "single-interpreter", "enable-threads", "master", "processes", "workers",
-    "cheaper-algo", "cheaper", "cheaper-initial", "cheaper-overload", "cheaper-step",
-    "lazy-apps", "harakiri", "max-requests", "max-requests-delta", "worker-reload-mercy",
-    "hook-master-start", "binary-path", "touch-chain-reload", "max-fd", "buffer-size",
-    "vacuum", "static-map", "offload-threads", "static-expires", "route-if", "route-run",
-    "route-label", "route", "log-format", "req-logger", "log-encoder", "py-autoreload",
-    "die-on-term", "disable-logging", "env", "virtualenv", "home", "socket", "http",
-    "wsgi-file", "uid", "gid",
+# uWSGI options djship's own files set (read from its templates), and the ones they stand
+# for under another name (workers = processes, a socket of another protocol, the user the
+# image already runs as): anything else of yours is named.
+DJSHIP_UWSGI_OPTIONS = uwsgi_option_names() | {
+    "workers", "wsgi", "wsgi-file", "socket", "http", "env", "virtualenv", "home", "uid", "gid",
 }  # fmt: skip
 
 

@@ -118,6 +118,21 @@ def template_packages(base: str) -> SystemPackages:
     return SystemPackages(tuple(report.build_packages), tuple(report.runtime_packages))
 
 
+UWSGI_OPTION = re.compile(r"^([a-z0-9-]+)\s*=", re.MULTILINE)
+
+
+def uwsgi_option_names() -> frozenset[str]:
+    """Every option djship's uwsgi.ini files set (dev and prod), read from their templates:
+    `djship init` names the options of a project's own ini that these files lack."""
+    return frozenset(
+        name
+        for env in ("dev", "prod")
+        for name in UWSGI_OPTION.findall(
+            (TEMPLATE_ROOT / "environments" / env / "uwsgi.ini.j2").read_text()
+        )
+    )
+
+
 def _environment() -> jinja2.Environment:
     return template_environment(TEMPLATE_ROOT)
 
