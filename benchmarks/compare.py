@@ -26,6 +26,7 @@ each process group spends per request, the rebuild time after a one-line view ch
 the image sizes. Everything created is removed at the end, also on failure or Ctrl-C.
 
     uv run python benchmarks/compare.py [--quick] [--seconds 15] [--rounds 3] [--json]
+                                        [--save report.json] [--render report.json]
 
 On a 2-core machine wrk, docker-proxy and the servers share the cores: read the ratios of
 one run, not absolute figures from different machines.
@@ -79,6 +80,8 @@ class Options:
     warmup: int = 3
     as_json: bool = False
     gunicorn_access_log: bool = False
+    save: Path | None = None  # the report as JSON, to render again later
+    render: Path | None = None  # no measuring: print a saved report
 
     def wrk_flags(self) -> str:
         return f"-t{self.threads} -c{self.connections} -d{self.seconds}s --latency"
@@ -93,6 +96,8 @@ def parse_options(argv: list[str] | None = None) -> Options:
     parser.add_argument("--warmup", type=int, default=3, help="seconds of warm-up per path")
     parser.add_argument("--quick", action="store_true", help="for development: 3 s, 1 round")
     parser.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
+    parser.add_argument("--save", type=Path, help="also write the report to this JSON file")
+    parser.add_argument("--render", type=Path, help="print a report saved with --save")
     parser.add_argument(
         "--gunicorn-access-log",
         action="store_true",
@@ -108,6 +113,8 @@ def parse_options(argv: list[str] | None = None) -> Options:
         warmup=quick.get("warmup", args.warmup),
         as_json=args.json,
         gunicorn_access_log=args.gunicorn_access_log,
+        save=args.save,
+        render=args.render,
     )
 
 
@@ -775,6 +782,7 @@ def markdown(report: dict) -> str:
               for r in report["ratios"]]  # fmt: skip
     lines += cpu_table(report["paths"])
     lines += build_table(report["rebuild_s"], report["images"])
+    lines += goals_table(goals(report))
     return "\n".join(lines) + "\n"
 
 
@@ -798,6 +806,60 @@ def cpu_table(paths: dict) -> list[str]:
         part = path["worker_cpu_share_last_round"]
         shares = "/".join(map(str, part)) if isinstance(part, list) else (part or "")
         lines.append(f"| {path['page']} | {path['route']} | {cells} | {shares} |")
+    return lines
+
+
+# Issue 9's goals, checked against the medians: (what, djship's path, the reference's path).
+TAIL_PATHS = ("page-uwsgi", "page-uwsgi-bridge", "page-proxy", "css-uwsgi", "css-uwsgi-bridge",
+              "css-proxy", "css-disk-https")  # fmt: skip
+PAIRED_P99 = (
+    ("page-uwsgi", "page-gunicorn"),
+    ("page-uwsgi-bridge", "page-gunicorn-bridge"),
+    ("page-proxy", "page-gunicorn"),
+    ("css-uwsgi", "css-whitenoise"),
+    ("css-uwsgi-bridge", "css-whitenoise-bridge"),
+    ("css-proxy", "css-whitenoise"),
+)
+THROUGHPUT = (  # (ratio label in RATIOS, at least)
+    ("dynamic page, direct: djship uWSGI / reference gunicorn", 1.5),
+    ("dynamic page, container address: djship / reference", 1.5),
+    ("static file: djship through nginx TLS / nginx from disk TLS", 0.8),
+)
+
+
+def goals(report: dict) -> list[dict]:
+    """Each goal of issue 9 with the figure this run measured and whether it is reached."""
+    paths, rows = report["paths"], []
+
+    def median(key: str, figure: str) -> float:
+        return paths[key][figure]["median"]
+
+    def route(key: str) -> str:
+        return f"{paths[key]['page'].split()[0]}, {paths[key]['route']}"
+
+    for key in TAIL_PATHS:
+        value = median(key, "p99_ms") / median(key, "p50_ms")
+        rows.append({"goal": f"p99 ≤ 3 × p50: {route(key)}", "value": f"{value:.1f} ×",
+                     "met": value <= 3})  # fmt: skip
+    for ours, theirs in PAIRED_P99:
+        value = median(ours, "p99_ms") / median(theirs, "p99_ms")
+        rows.append({"goal": f"p99 ≤ the reference's ({route(theirs)}): {route(ours)}",
+                     "value": f"{value:.2f} ×", "met": value <= 1})  # fmt: skip
+    ratios_by_label = {r["comparison"]: r["rps"]["median"] for r in report["ratios"]}
+    for label, least in THROUGHPUT:
+        value = ratios_by_label[label]
+        rows.append({"goal": f"req/s ≥ {least} ×: {label}", "value": f"{value:.2f} ×",
+                     "met": value >= least})  # fmt: skip
+    rebuild = report["rebuild_s"]
+    value = rebuild["djship"]["median"] / rebuild["reference"]["median"]
+    rows.append({"goal": "rebuild after a one-line change ≤ 0.5 × the reference's",
+                 "value": f"{value:.2f} ×", "met": value <= 0.5})  # fmt: skip
+    return rows
+
+
+def goals_table(rows: list[dict]) -> list[str]:
+    lines = ["", "| goal (issue 9) | this run | reached |", "| --- | ---: | :---: |"]
+    lines += [f"| {r['goal']} | {r['value']} | {'yes' if r['met'] else 'no'} |" for r in rows]
     return lines
 
 
@@ -958,10 +1020,15 @@ def main() -> None:
     options = parse_options()
     signal.signal(signal.SIGINT, interrupt)
     signal.signal(signal.SIGTERM, interrupt)
-    try:
-        report = compare(options)
-    except KeyboardInterrupt:
-        raise SystemExit("interrupted: everything this run created is removed") from None
+    if options.render:
+        report = json.loads(options.render.read_text())
+    else:
+        try:
+            report = compare(options)
+        except KeyboardInterrupt:
+            raise SystemExit("interrupted: everything this run created is removed") from None
+    if options.save:
+        options.save.write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(report, indent=2) if options.as_json else markdown(report))
 
 
