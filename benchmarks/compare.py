@@ -272,15 +272,23 @@ def proxy_directives(proxy_template: str) -> tuple[list[str], str]:
     """The proxy's `ssl_*` lines, and its access_log line in the image's own `main` format
     (the proxy's format is defined in a file the disk nginx does not have)."""
     lines = [line.split("#", 1)[0].strip() for line in proxy_template.splitlines()]
-    # the template's variables as the prod stack fills them for a self-signed certificate
-    lines = [line.replace("${TLS_STAPLING}", "off") for line in lines]
-    ssl = [line for line in lines if line.startswith("ssl_")]
+    ssl = [fill_template_variables(line) for line in lines if line.startswith("ssl_")]
     access = next((line for line in lines if line.startswith("access_log ")), "")
     words = access.split()
     if len(words) > 2 and words[1] != "off":
         words[2] = "main" + (";" if words[2].endswith(";") else "")
         access = " ".join(words)
     return ssl, access
+
+
+# The template variables of the proxy's ssl_* lines, as the prod stack fills them for a
+# self-signed certificate; a variable not named here stops the run (KeyError) rather than
+# leaving the disk nginx with a line it cannot start with.
+SSL_TEMPLATE_VALUES = {"TLS_STAPLING": "off"}
+
+
+def fill_template_variables(line: str) -> str:
+    return re.sub(r"\$\{(\w+)\}", lambda match: SSL_TEMPLATE_VALUES[match.group(1)], line)
 
 
 def disk_nginx_conf(skeleton: str, proxy_template: str) -> str:
@@ -709,6 +717,7 @@ def ratios(runs: dict[str, list[Run]]) -> list[dict]:
         table.append(
             {
                 "comparison": label,
+                "of": [top, bottom],
                 "rps": spread([a.rps / b.rps for a, b in pairs], 2),
                 "p99": spread([a.p99 / b.p99 for a, b in pairs], 2),
             }
@@ -809,7 +818,9 @@ def cpu_table(paths: dict) -> list[str]:
     return lines
 
 
-# Issue 9's goals, checked against the medians: (what, djship's path, the reference's path).
+# Issue 9's goals, checked against the medians: the paths whose p99 must stay within 3 x
+# their p50 (nginx from disk too, for scale), (djship's, the reference's) paths whose p99s
+# are set side by side, and (djship's, the other's, at least) req/s ratios from RATIOS.
 TAIL_PATHS = ("page-uwsgi", "page-uwsgi-bridge", "page-proxy", "css-uwsgi", "css-uwsgi-bridge",
               "css-proxy", "css-disk-https")  # fmt: skip
 PAIRED_P99 = (
@@ -820,10 +831,10 @@ PAIRED_P99 = (
     ("css-uwsgi-bridge", "css-whitenoise-bridge"),
     ("css-proxy", "css-whitenoise"),
 )
-THROUGHPUT = (  # (ratio label in RATIOS, at least)
-    ("dynamic page, direct: djship uWSGI / reference gunicorn", 1.5),
-    ("dynamic page, container address: djship / reference", 1.5),
-    ("static file: djship through nginx TLS / nginx from disk TLS", 0.8),
+THROUGHPUT = (
+    ("page-uwsgi", "page-gunicorn", 1.5),
+    ("page-uwsgi-bridge", "page-gunicorn-bridge", 1.5),
+    ("css-proxy", "css-disk-https", 0.8),
 )
 
 
@@ -848,10 +859,11 @@ def goals(report: dict) -> list[dict]:
         value = median(ours, "p99_ms") / median(theirs, "p99_ms")
         rows.append({"goal": f"{kind(ours)}, {route(ours)}: p99 ≤ {route(theirs)}'s",
                      "value": f"{value:.2f} ×", "met": value <= 1})  # fmt: skip
-    ratios_by_label = {r["comparison"]: r["rps"]["median"] for r in report["ratios"]}
-    for label, least in THROUGHPUT:
-        value = ratios_by_label[label]
-        rows.append({"goal": f"req/s ≥ {least} ×: {label}", "value": f"{value:.2f} ×",
+    ratios_of = {tuple(r["of"]): r for r in report["ratios"]}
+    for ours, theirs, least in THROUGHPUT:
+        ratio = ratios_of[ours, theirs]
+        value = ratio["rps"]["median"]
+        rows.append({"goal": f"req/s ≥ {least} ×: {ratio['comparison']}", "value": f"{value:.2f} ×",
                      "met": value >= least})  # fmt: skip
     rebuild = report["rebuild_s"]
     value = rebuild["djship"]["median"] / rebuild["reference"]["median"]

@@ -131,14 +131,13 @@ def start(script: Path, cgroup: dict[str, str], **env: str) -> subprocess.Comple
     for name, content in cgroup.items():
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text(content)
-    result = subprocess.run(
+    return subprocess.run(
         ["sh", str(script)],
         capture_output=True,
         text=True,
         check=True,
         env={"PATH": f"{script.parent / 'bin'}:/usr/bin:/bin", "CGROUP_ROOT": str(root), **env},
     )
-    return result
 
 
 @pytest.mark.parametrize(

@@ -15,10 +15,10 @@ from djship.scaffold.render import uwsgi_option_names
 
 COMPOSE_NAMES = ("docker-compose.yml", "docker-compose.yaml", "compose.yml")
 DJSHIP_COMPOSE = "compose.yaml"
-# uWSGI options djship's own files set (read from its templates), and the ones they stand
-# for under another name (workers = processes, a socket of another protocol, the user the
-# image already runs as): anything else of yours is named.
-DJSHIP_UWSGI_OPTIONS = uwsgi_option_names() | {
+# uWSGI options djship's files stand for under another name (workers = processes, a socket
+# of another protocol, the user the image already runs as); with the ones they set (read
+# from the templates), anything else of yours is named.
+UWSGI_EQUIVALENTS = {
     "workers", "wsgi", "wsgi-file", "socket", "http", "env", "virtualenv", "home", "uid", "gid",
 }  # fmt: skip
 
@@ -136,7 +136,7 @@ def _uwsgi_note(tree: Tree, path: str) -> str:
         options = set(parser.options("uwsgi")) if parser.has_section("uwsgi") else set()
     except configparser.Error:
         options = set()
-    others = sorted(options - DJSHIP_UWSGI_OPTIONS)
+    others = sorted(options - uwsgi_option_names() - UWSGI_EQUIVALENTS)
     extra = f"; options of yours djship's files lack: {', '.join(others)}" if others else ""
     return (
         f"{path} (yours) is not used: djship's uWSGI reads environments/dev/uwsgi.ini and "

@@ -48,7 +48,9 @@ if [ "$initial" -lt "$min" ]; then initial=$min; fi
 # is recycled after its request, long before the kernel's OOM killer would stop the
 # container; 512 MB each when there is no limit.
 memory=$(memory_limit_mb)
-rss=${WEB_WORKER_RSS_MB:-$(if [ -n "$memory" ]; then echo $((memory / (max + 1))); else echo 512; fi)}
+share=512
+if [ -n "$memory" ]; then share=$((memory / (max + 1))); fi
+rss=${WEB_WORKER_RSS_MB:-$share}
 export WEB_MAX_WORKERS=$max WEB_MIN_WORKERS=$min WEB_INITIAL_WORKERS=$initial WEB_WORKER_RSS_MB=$rss
 echo "start-uwsgi: ${cpus} CPU(s) usable; workers ${min}..${max}, ${initial} at start;" \
   "a worker over ${rss} MB is recycled" >&2
