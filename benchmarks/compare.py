@@ -14,6 +14,11 @@ Each server is reached on its own 127.0.0.1 port, published by Docker:
   - the reference's gunicorn: its container's port 8000;
   - djship's normal path: the prod proxy's HTTPS port (nginx, TLS, then uWSGI's socket, or
     nginx's cache where the generated proxy has one);
+  - the reference's normal path: nginx with TLS in front of gunicorn, as cookiecutter-django
+    puts a TLS-terminating proxy (Traefik) there: a plain container of djship's proxy image
+    and limits, with the proxy's own ssl_* and access_log lines, on the project's network
+    (benchmarks/reference/nginx-proxy.conf), so that the two normal paths differ only by
+    the app server behind the same nginx;
   - nginx from disk: a plain container of the same nginx image and limits, with the proxy's
     own ssl_* and access_log lines (taken from the generated template) and certificate, the
     hashed CSS file bind-mounted (HTTPS, and HTTP as well).
@@ -62,6 +67,7 @@ PROJECT = "bench_compare"
 REFERENCE_PROJECT = "bench-compare-reference"
 REFERENCE_IMAGE = "bench-compare-reference:latest"
 DISK_CONTAINER = "bench-compare-disk-nginx"
+REFERENCE_PROXY = "bench-compare-reference-proxy"
 REFERENCE_PACKAGE = "bench_reference"  # copied into the project, for the reference only
 FORWARDED = ("X-Forwarded-Proto: https",)
 # A container's address is no allowed host: the request names 127.0.0.1, as a published port's
@@ -144,6 +150,7 @@ class Ports:
     reference: int = field(default_factory=free_port)
     disk_https: int = field(default_factory=free_port)
     disk_http: int = field(default_factory=free_port)
+    reference_https: int = field(default_factory=free_port)
 
     def all(self) -> tuple[int, ...]:
         return tuple(asdict(self).values())
@@ -291,41 +298,84 @@ def fill_template_variables(line: str) -> str:
     return re.sub(r"\$\{(\w+)\}", lambda match: SSL_TEMPLATE_VALUES[match.group(1)], line)
 
 
-def disk_nginx_conf(skeleton: str, proxy_template: str) -> str:
-    """benchmarks/reference/nginx-disk.conf with the proxy's TLS and access log put in."""
+def nginx_conf(skeleton: str, proxy_template: str) -> str:
+    """A benchmarks/reference/nginx-*.conf with the proxy's TLS and access log put in."""
     ssl, access = proxy_directives(proxy_template)
     return skeleton.replace("# @ssl@", "\n    ".join(ssl)).replace("# @access_log@", access)
 
 
-def start_disk_nginx(
-    root: Path, image: str, css: str, body: bytes, work: Path, ports: Ports
-) -> str:
-    """A plain nginx of the proxy's image serving the CSS file from disk; its container id."""
-    static = work / "disk" / "static" / css
-    static.parent.mkdir(parents=True)
-    static.write_bytes(body)
+@dataclass(frozen=True)
+class Nginx:
+    """A plain container of the proxy's image, beside the stacks: its name, its config
+    skeleton (benchmarks/reference/), what it publishes, what it mounts, its network."""
+
+    name: str
+    skeleton: str
+    ports: dict[int, int]  # host port -> container port
+    limits: tuple[str, str]  # the prod proxy's CPUs and memory (bytes)
+    mounts: dict[Path, str] = field(default_factory=dict)
+    network: str | None = None
+
+
+def proxy_limits(config: dict) -> tuple[str, str]:
+    """The generated prod proxy's CPU and memory limits, given to the other nginx too."""
+    limits = config["services"]["proxy"].get("deploy", {}).get("resources", {}).get("limits", {})
+    return str(limits.get("cpus", "1")), str(limits.get("memory", "256m"))
+
+
+def start_nginx(root: Path, image: str, nginx: Nginx, work: Path) -> str:
+    """Start it with the proxy's limits, TLS settings and certificate; its container id."""
     prod = root / "environments" / "prod"
-    conf = work / "disk" / "default.conf"
+    conf = work / f"{nginx.name}.conf"
     conf.write_text(
-        disk_nginx_conf(
-            (REFERENCE_SOURCES / "nginx-disk.conf").read_text(),
+        nginx_conf(
+            (REFERENCE_SOURCES / nginx.skeleton).read_text(),
             (prod / "nginx-tls-proxy.conf.template").read_text(),
         )
     )
     tls = prod / "tls"
     mounts = {
         conf: "/etc/nginx/conf.d/default.conf",
-        work / "disk" / "static": "/srv/static",
         tls / "cert.pem": "/etc/nginx/tls/cert.pem",
         tls / "key.pem": "/etc/nginx/tls/key.pem",
+        **nginx.mounts,
     }
     volumes = [arg for host, inside in mounts.items() for arg in ("-v", f"{host}:{inside}:ro")]
-    log("nginx from disk: starting (same image, limits and TLS settings as the proxy)")
+    published = [arg for host, inside in nginx.ports.items()
+                 for arg in ("-p", f"127.0.0.1:{host}:{inside}")]  # fmt: skip
+    network = ["--network", nginx.network] if nginx.network else []
     return run([
-        "docker", "run", "--detach", "--name", DISK_CONTAINER, "--cpus", "1", "--memory", "256m",
-        "-p", f"127.0.0.1:{ports.disk_https}:443", "-p", f"127.0.0.1:{ports.disk_http}:80",
-        *volumes, image,
+        "docker", "run", "--detach", "--name", nginx.name, "--cpus", nginx.limits[0],
+        "--memory", nginx.limits[1], *network, *published, *volumes, image,
     ]).strip()  # fmt: skip
+
+
+def start_disk_nginx(
+    root: Path, image: str, css: str, body: bytes, limits: tuple[str, str], ports: Ports
+) -> str:
+    """nginx serving the CSS file from disk, over HTTPS and plain HTTP; its container id."""
+    work = root.parent
+    static = work / "disk" / "static" / css
+    static.parent.mkdir(parents=True)
+    static.write_bytes(body)
+    log("nginx from disk: starting (same image, limits and TLS settings as the proxy)")
+    disk = Nginx(
+        DISK_CONTAINER,
+        "nginx-disk.conf",
+        {ports.disk_https: 443, ports.disk_http: 80},
+        limits,
+        {work / "disk" / "static": "/srv/static"},
+    )
+    return start_nginx(root, image, disk, work)
+
+
+def start_reference_proxy(root: Path, image: str, config: dict, ports: Ports) -> str:
+    """nginx with TLS in front of the reference's gunicorn, on the project's network."""
+    log("reference: nginx in front of gunicorn (same image, limits and TLS as djship's proxy)")
+    network = config["networks"]["default"]["name"]
+    published = {ports.reference_https: 443}
+    proxy = Nginx(REFERENCE_PROXY, "nginx-proxy.conf", published, proxy_limits(config), {}, network)
+    return start_nginx(root, image, proxy, root.parent)
 
 
 def container_id(compose: list[str], service: str, cwd: Path | None = None) -> str:
@@ -375,6 +425,8 @@ def plan_targets(ports: Ports, css: str, addresses: dict[str, str]) -> list[Targ
                f"{reference}/", BRIDGE, "reference"),
         Target("page-proxy", page, "djship: through nginx (HTTPS)",
                f"https://127.0.0.1:{ports.https}/", (), "web"),
+        Target("page-gunicorn-proxy", page, "reference: gunicorn through nginx (HTTPS)",
+               f"https://127.0.0.1:{ports.reference_https}/", (), "reference"),
         Target("css-uwsgi", static, "djship: uWSGI direct (HTTP)",
                f"{local}:{ports.web}{css_path}", FORWARDED, "web"),
         Target("css-whitenoise", static, "reference: gunicorn + WhiteNoise direct (HTTP)",
@@ -385,6 +437,8 @@ def plan_targets(ports: Ports, css: str, addresses: dict[str, str]) -> list[Targ
                f"{reference}{css_path}", BRIDGE, "reference"),
         Target("css-proxy", static, "djship: through nginx (HTTPS)",
                f"https://127.0.0.1:{ports.https}{css_path}", (), "web"),
+        Target("css-whitenoise-proxy", static, "reference: WhiteNoise through nginx (HTTPS)",
+               f"https://127.0.0.1:{ports.reference_https}{css_path}", (), "reference"),
         Target("css-disk-https", static, "nginx from disk (HTTPS)",
                f"https://127.0.0.1:{ports.disk_https}{css_path}"),
         Target("css-disk-http", static, "nginx from disk (HTTP)",
@@ -405,6 +459,16 @@ RATIOS = (
         "static file, container address: djship / reference",
         "css-uwsgi-bridge",
         "css-whitenoise-bridge",
+    ),
+    (
+        "dynamic page, through nginx with TLS: djship / reference",
+        "page-proxy",
+        "page-gunicorn-proxy",
+    ),
+    (
+        "static file, through nginx with TLS: djship / reference",
+        "css-proxy",
+        "css-whitenoise-proxy",
     ),
     ("dynamic page: djship through nginx TLS / uWSGI direct", "page-proxy", "page-uwsgi"),
     ("static file: djship through nginx TLS / nginx from disk TLS", "css-proxy", "css-disk-https"),
@@ -795,7 +859,7 @@ def markdown(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-CPU_ROLES = ("web", "proxy", "reference", "disk-nginx", "docker-proxy", "wrk")
+CPU_ROLES = ("web", "proxy", "reference", "reference-proxy", "disk-nginx", "docker-proxy", "wrk")
 
 
 def cpu_table(paths: dict) -> list[str]:
@@ -827,13 +891,16 @@ PAIRED_P99 = (
     ("page-uwsgi", "page-gunicorn"),
     ("page-uwsgi-bridge", "page-gunicorn-bridge"),
     ("page-proxy", "page-gunicorn"),
+    ("page-proxy", "page-gunicorn-proxy"),
     ("css-uwsgi", "css-whitenoise"),
     ("css-uwsgi-bridge", "css-whitenoise-bridge"),
     ("css-proxy", "css-whitenoise"),
+    ("css-proxy", "css-whitenoise-proxy"),
 )
 THROUGHPUT = (
     ("page-uwsgi", "page-gunicorn", 1.5),
     ("page-uwsgi-bridge", "page-gunicorn-bridge", 1.5),
+    ("page-proxy", "page-gunicorn-proxy", 1.5),
     ("css-proxy", "css-disk-https", 0.8),
 )
 
@@ -979,13 +1046,16 @@ def start_stacks(stack: ExitStack, options: Options, ports: Ports, built: set[st
     config, python_image = djship_config(root), _env_base(env)
     reference = start_reference_stack(stack, root, config, python_image, ports.reference, options)
     css, body = hashed_css(ports.https)
-    stack.callback(run, ["docker", "rm", "--force", DISK_CONTAINER], check=False)
     nginx_image = env.get("NGINX_IMAGE", "nginx:1.28-alpine")
-    disk = start_disk_nginx(root, nginx_image, css, body, root.parent, ports)
+    stack.callback(run, ["docker", "rm", "--force", REFERENCE_PROXY], check=False)
+    reference_proxy = start_reference_proxy(root, nginx_image, config, ports)
+    stack.callback(run, ["docker", "rm", "--force", DISK_CONTAINER], check=False)
+    disk = start_disk_nginx(root, nginx_image, css, body, proxy_limits(config), ports)
     containers = {
         "web": container_id(COMPOSE, "web", root),
         "proxy": container_id(COMPOSE, "proxy", root),
         "reference": container_id(reference, "reference"),
+        "reference-proxy": reference_proxy,
         "disk-nginx": disk,
     }
     containers = {role: full_id(cid) for role, cid in containers.items()}
