@@ -4,6 +4,7 @@ browser, and uWSGI under load and faults. One prod project serves the whole sess
 
 from __future__ import annotations
 
+import http.client
 import json
 import re
 import socket
@@ -20,6 +21,7 @@ import pytest
 import requests
 import urllib3
 
+from djship.shipping.hotfix import STATS_SCRIPT, worker_pids
 from tests.e2e.conftest import EXTRA_STATIC, GeneratedProject, run_in_image
 from tests.e2e.load import Load
 
@@ -73,11 +75,18 @@ def uwsgi_processes(project: GeneratedProject) -> list[tuple[int, int]]:
     return [(int(pid), int(ppid)) for pid, ppid, args in rows if "uwsgi" in args]
 
 
+def pid_in_container(host_pid: int) -> int:
+    """A process's pid inside its container (the last NSpid field)."""
+    status = Path(f"/proc/{host_pid}/status").read_text()
+    return int(re.search(r"^NSpid:.*?(\d+)$", status, re.MULTILINE).group(1))
+
+
 def workers(project: GeneratedProject) -> list[int]:
-    processes = uwsgi_processes(project)
-    pids = {pid for pid, _ in processes}
-    master = [pid for pid, ppid in processes if ppid not in pids]
-    return sorted(pid for pid, ppid in processes if ppid in master)
+    """Host pids of the serving uWSGI workers, as the stats server lists them: the master's
+    other child, the HTTP router, is no worker."""
+    stats = prod_compose(project, "exec", "-T", "web", "python", "-c", STATS_SCRIPT).stdout
+    inside = worker_pids(json.loads(stats))
+    return sorted(pid for pid, _ in uwsgi_processes(project) if pid_in_container(pid) in inside)
 
 
 def manifest(project: GeneratedProject) -> dict[str, str]:
@@ -385,6 +394,50 @@ def test_a_browser_gets_styled_pages_without_console_errors(prod, browser):
 
 
 # --- uWSGI under load and faults ----------------------------------------------------------
+
+
+def web_address(project: GeneratedProject) -> str:
+    """The web container's address on the project's network (port 8000 is not published)."""
+    out = subprocess.run(
+        [
+            "docker",
+            "inspect",
+            "-f",
+            "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}",
+            container_id(project, "web"),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return out.split()[0]
+
+
+def test_port_8000_keeps_connections_open_and_sends_files_at_once(prod):
+    """uWSGI's HTTP router: a client (load balancer, ingress, nginx on a swarm) keeps its
+    connection between pages; after a file it is closed, which sends the body at once (on a
+    kept-open connection it waited ~40 ms for the client's acknowledgement: Nagle)."""
+    connection = http.client.HTTPConnection(web_address(prod), 8000, timeout=10)
+    headers = {"Host": "127.0.0.1", "X-Forwarded-Proto": "https"}
+    css = "/static/" + manifest(prod)["welcome/style.css"]
+    try:
+        for _ in range(3):
+            connection.request("GET", "/", headers=headers)
+            page = connection.getresponse()
+            assert page.status == 200 and b"is up and running" in page.read()
+            assert not page.will_close  # the same connection serves the next page
+        timings = []
+        for _ in range(10):
+            started = time.perf_counter()
+            connection.request("GET", css, headers=headers)
+            file = connection.getresponse()
+            body = file.read()
+            timings.append(time.perf_counter() - started)
+            assert file.status == 200 and body
+            assert file.will_close  # Connection: close after a file
+    finally:
+        connection.close()
+    assert sorted(timings)[5] < 0.025, timings  # no 40 ms wait for an acknowledgement
 
 
 def test_a_killed_worker_is_respawned_and_only_its_request_fails(prod):
