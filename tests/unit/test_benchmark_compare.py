@@ -36,17 +36,30 @@ def fake_report() -> dict:
     runs["page-proxy"] = [fake_run(2600, 12.0, 24.0), fake_run(2500, 12.5, 25.0)]
     runs["page-gunicorn-proxy"] = [fake_run(1500, 20.0, 60.0), fake_run(1400, 21.0, 70.0)]
     return {
-        "machine": {"cores": 2, "kernel": "6", "docker": "20", "compose": "2", "wrk": "wrk",
-                    "rounds": 2, "warmup_s": 1, "load_average_start": 0.1,
-                    "load_average_end": 0.2},  # fmt: skip
+        "machine": {
+            "cores": 2,
+            "kernel": "6",
+            "docker": "20",
+            "compose": "2",
+            "wrk": "wrk",
+            "rounds": 2,
+            "warmup_s": 1,
+            "load_average_start": 0.1,
+            "load_average_end": 0.2,
+        },  # fmt: skip
         "stacks": {"djship": "uWSGI", "reference": "gunicorn", "both": "Django"},
         "paths": {t.key: compare.summarise_path(t, runs[t.key]) for t in planned},
         "ratios": compare.ratios(runs),
-        "rebuild_s": {"djship": compare.spread([1.8, 1.9], 1),
-                      "reference": compare.spread([1.8, 2.0], 1)},  # fmt: skip
-        "images": {"base": "python", "base_mb": 181,
-                   "djship": {"image": "a", "mb": 231, "added_mb": 50},
-                   "reference": {"image": "b", "mb": 233, "added_mb": 52}},  # fmt: skip
+        "rebuild_s": {
+            "djship": compare.spread([1.8, 1.9], 1),
+            "reference": compare.spread([1.8, 2.0], 1),
+        },  # fmt: skip
+        "images": {
+            "base": "python",
+            "base_mb": 181,
+            "djship": {"image": "a", "mb": 231, "added_mb": 50},
+            "reference": {"image": "b", "mb": 233, "added_mb": 52},
+        },  # fmt: skip
     }
 
 

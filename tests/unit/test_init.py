@@ -407,8 +407,6 @@ def test_compose_files_point_at_djship_settings_and_the_subfolder():
     assert "COPY . .\nWORKDIR /app/src\n" in dockerfile
     assert dockerfile.count("DJANGO_SETTINGS_MODULE=archive.djship_settings") == 2  # both stages
     assert "/srv/hotfix /srv/media" in dockerfile
-    # uploads leave the router like static files: the connection closes after each one
-    assert "route = ^/media/ addheader:Connection: close" in result.files["environments/prod/uwsgi.ini"]
     assert "COPY pyproject.toml uv.lock environments/serving.txt ./" in dockerfile
     assert "uv pip install --no-deps --require-hashes -r serving.txt" in dockerfile
     for environment in ("dev", "prod"):

@@ -66,15 +66,18 @@ if [ -d /run/web ] && [ -w /run/web ]; then
   python /app/environments/prod/live-socket.py --if-free || true
 fi
 
+# uWSGI's HTTP router gets port 8000 opened with TCP_NODELAY (router-socket.py says why).
+uwsgi="python /app/environments/prod/router-socket.py :8000 uwsgi --ini /app/environments/prod/uwsgi.ini"
+
 # Without a stop delay, uWSGI is the container's main process, as usual.
 delay=${WEB_STOP_DELAY:-0}
 if [ "$delay" = 0 ]; then
-  exec uwsgi --ini /app/environments/prod/uwsgi.ini
+  exec $uwsgi
 fi
 # A swarm takes a task out of its DNS as it stops it, but nginx may still use the address it
 # resolved a moment ago: keep serving WEB_STOP_DELAY seconds after SIGTERM, then drain.
 # SIGHUP (full reload) is passed on as it is.
-uwsgi --ini /app/environments/prod/uwsgi.ini &
+$uwsgi &
 pid=$!
 trap 'sleep "$delay"; kill -TERM "$pid"' TERM
 trap 'kill -HUP "$pid"' HUP
