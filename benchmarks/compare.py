@@ -845,10 +845,10 @@ def markdown(report: dict) -> str:
         )
     lines += [
         "",
-        "Neither uWSGI's http-socket nor gunicorn's sync workers keep connections alive: the "
-        "direct paths open one connection per request (through docker-proxy, as a published "
-        "port; at the container's address, over Docker's bridge without it), while wrk keeps "
-        "its 32 connections to nginx open.",
+        "wrk keeps its 32 connections open to nginx and to uWSGI's HTTP router (port 8000); "
+        "gunicorn's sync workers close every connection, so its direct paths open one per "
+        "request (through docker-proxy, as a published port; at the container's address, over "
+        "Docker's bridge without it), and nginx opens one per request to either app server.",
         "",
         "| ratio (per round) | req/s | p99 |",
         "| --- | ---: | ---: |",
