@@ -269,6 +269,30 @@ def test_no_secret_or_env_file_in_the_image(prod):
     )
 
 
+def image_layers(image: str) -> list[str]:
+    return subprocess.run(
+        ["docker", "image", "inspect", "-f", "{{json .RootFS.Layers}}", image],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()[2:-2].split('","')  # fmt: skip
+
+
+def test_a_code_change_rebuilds_only_the_code_layer(prod):
+    """What a registry push after a one-line change uploads: one layer, not the venv."""
+    image = "e2e_prod-web:prod"
+    views = prod.root / "welcome" / "views.py"
+    original = views.read_text()
+    before = image_layers(image)
+    try:
+        views.write_text(original + "\n# a one-line change\n")
+        prod_compose(prod, "build", "web")
+        after = image_layers(image)
+    finally:
+        views.write_text(original)
+        prod_compose(prod, "build", "web")
+    assert len(after) == len(before)
+    assert sum(old != new for old, new in zip(before, after, strict=True)) == 1
+
+
 def env_values(project: GeneratedProject) -> dict[str, str]:
     return dict(
         line.split("=", 1)

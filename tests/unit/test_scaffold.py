@@ -304,6 +304,22 @@ def test_build_packages_stay_in_the_build_stage(base):
     assert 'ARG RUNTIME_PACKAGES="libpq5"' in final_stage and "RUNTIME_PACKAGES" not in build_stage
 
 
+@pytest.mark.parametrize("base", ["debian", "alpine"])
+def test_the_venv_comes_from_a_stage_the_code_does_not_touch(base):
+    """A code change must leave the venv's stage as it was: BuildKit then reuses the checksum
+    of the final stage's copy of it instead of rereading every installed file."""
+    dockerfile = render_project(options_for("uv", base=base))["environments/prod/Dockerfile"]
+    stages = dockerfile.split("\nFROM ")
+    assert [stage.split("\n", 1)[0] for stage in stages[1:]] == [
+        "${PYTHON_IMAGE} AS dependencies", "dependencies AS build", "${PYTHON_IMAGE}",
+    ]  # fmt: skip
+    dependencies, build, final = stages[1:]
+    assert "uv sync" in dependencies and "COPY . ." not in dependencies
+    assert "COPY . ." in build and "collectstatic" in build
+    assert "COPY --from=dependencies /opt/venv /opt/venv" in final
+    assert "COPY --from=build /app /app" in final
+
+
 def test_the_generated_readme_explains_djship_and_plain_compose(rendered, lock_name):
     readme = rendered["README.md"]
     assert "djship up" in readme and "docker compose up --build --detach --wait" in readme
