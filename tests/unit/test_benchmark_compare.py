@@ -104,7 +104,7 @@ def test_the_extra_nginx_gets_the_proxy_tls_and_log_lines(skeleton):
     assert "${" not in conf
     assert "ssl_protocols TLSv1.2 TLSv1.3;" in conf
     assert "ssl_stapling off;" in conf
-    assert "access_log /dev/stdout main buffer=32k flush=1s;" in conf
+    assert "access_log /dev/stdout combined buffer=32k flush=1s;" in conf
 
 
 def test_an_unknown_template_variable_stops_the_run():

@@ -1,5 +1,6 @@
 """The production configuration a new project gets, read as a reviewer would read it."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -133,6 +134,15 @@ def test_prod_compose_is_hardened(files):
     assert "cap_add" not in services["web"]
     assert int(services["web"]["stop_grace_period"].rstrip("s")) > harakiri
     assert [name for name, s in services.items() if "ports" in s] == ["proxy"]
+
+
+def test_the_proxy_runs_one_nginx_worker_per_cpu_it_is_given(files):
+    proxy = yaml.safe_load(files["environments/prod/compose.yaml"])["services"]["proxy"]
+    assert "./environments/prod/nginx.conf:/etc/nginx/nginx.conf:ro" in proxy["volumes"]
+    conf = files["environments/prod/nginx.conf"]
+    workers = re.search(r"^worker_processes (\d+);", conf, re.MULTILINE)
+    assert workers and workers.group(1) == proxy["deploy"]["resources"]["limits"]["cpus"]
+    assert "include /etc/nginx/conf.d/*.conf;" in conf  # where the sites are rendered
 
 
 @pytest.mark.parametrize("mode", ["proxy", "upstream"])
