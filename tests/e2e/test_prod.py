@@ -270,10 +270,12 @@ def test_no_secret_or_env_file_in_the_image(prod):
 
 
 def image_layers(image: str) -> list[str]:
-    return subprocess.run(
-        ["docker", "image", "inspect", "-f", "{{json .RootFS.Layers}}", image],
-        capture_output=True, text=True, check=True,
-    ).stdout.strip()[2:-2].split('","')  # fmt: skip
+    return json.loads(
+        subprocess.run(
+            ["docker", "image", "inspect", "-f", "{{json .RootFS.Layers}}", image],
+            capture_output=True, text=True, check=True,
+        ).stdout
+    )  # fmt: skip
 
 
 def test_a_code_change_rebuilds_only_the_code_layer(prod):
