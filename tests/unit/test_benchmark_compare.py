@@ -17,7 +17,12 @@ import compare  # noqa: E402
 PROXY_TEMPLATE = (
     ROOT / "src/djship/scaffold/templates/project/environments/prod/nginx-tls-proxy.conf.template"
 )
-ADDRESSES = {"web": "172.18.0.3", "reference": "172.18.0.4"}
+ADDRESSES = {
+    "web": "172.18.0.3",
+    "reference": "172.18.0.4",
+    "proxy": "172.18.0.5",
+    "disk-nginx": "172.17.0.2",
+}
 
 
 def targets() -> list[compare.Target]:
@@ -117,3 +122,26 @@ def test_the_extra_nginx_gets_the_prod_proxy_limits():
         "cpus": 1.0, "memory": "268435456"}}}}}}  # fmt: skip
     assert compare.proxy_limits(config) == ("1.0", "268435456")
     assert compare.proxy_limits({"services": {"proxy": {}}}) == ("1", "256m")
+
+
+def test_the_floor_is_measured_where_the_proxy_is_and_explained():
+    by_key = {t.key: t for t in targets()}
+    assert by_key["floor-https"].url == "https://127.0.0.1:9005/floor"  # the disk nginx
+    assert by_key["floor-https-bridge"].url == "https://172.17.0.2/floor"
+    assert by_key["css-proxy-bridge"].url.startswith("https://172.18.0.5/static/")
+    assert "location = /floor" in (compare.REFERENCE_SOURCES / "nginx-disk.conf").read_text()
+    report = fake_report()
+    report["paths"]["floor-https"]["p99_ms"]["median"] = 50.0  # 5 x its p50 of 10 ms
+    report["paths"]["floor-https-bridge"]["p99_ms"]["median"] = 26.0
+    text = compare.markdown(report)
+    assert "through the published port" in text
+    assert "(5.0 ×)" in text
+    assert "(2.6 ×) at its container's address" in text
+    assert "no server reaches" not in text  # one floor within 3 x: no such claim
+
+
+def test_a_report_saved_before_the_floor_renders_without_it():
+    report = fake_report()
+    for key in ("floor-https", "floor-https-bridge"):
+        del report["paths"][key]
+    assert "The floor" not in compare.markdown(report)
