@@ -29,6 +29,13 @@ class LockTool:
     run_prefix: str  # what a developer would otherwise type before every command
     env: dict[str, str] = field(default_factory=dict)  # image environment the tool needs
     executable: str = ""  # the tool's command, when it is not named like the format
+    # The development image's install: the dev dependencies too (pytest, debug toolbar...),
+    # which production leaves out. Empty: the same as install_steps.
+    dev_install_steps: tuple[str, ...] = ()
+
+    @property
+    def development_steps(self) -> tuple[str, ...]:
+        return self.dev_install_steps or self.install_steps
 
     @property
     def command(self) -> str:
@@ -55,6 +62,7 @@ TOOLS: dict[str, LockTool] = {
             "UV_PYTHON_DOWNLOADS": "never",
             "UV_LINK_MODE": "copy",
         },
+        dev_install_steps=("uv sync --locked",),  # with the `dev` group (`uv add --dev`)
     ),
     "pipenv": LockTool(
         name="pipenv",
@@ -66,6 +74,8 @@ TOOLS: dict[str, LockTool] = {
         lock_argv=("pipenv", "lock"),
         run_prefix="pipenv run",
         env={"PIPENV_VERBOSITY": "-1", "PIPENV_NOSPIN": "1"},
+        # with [dev-packages] (`pipenv install --dev`)
+        dev_install_steps=("python -m venv /opt/venv", "pipenv install --deploy --dev"),
     ),
     "requirements": LockTool(
         name="requirements",
