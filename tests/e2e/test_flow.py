@@ -113,6 +113,23 @@ def test_the_whole_development_loop(new_project, lock):
     wait_for_text(url, f"e2e_{lock} was edited live")
     assert container_start(project, "web") == before
 
+    # A deployment names its domain alone in DJANGO_ALLOWED_HOSTS: Django refuses any other
+    # Host for pages, but the healthcheck (which asks 127.0.0.1) still passes: up waits on it.
+    env_file = project.root / ".env"
+    original = env_file.read_text()
+    assert "DJANGO_ALLOWED_HOSTS=localhost,127.0.0.1\n" in original
+    try:
+        env_file.write_text(original.replace(
+            "DJANGO_ALLOWED_HOSTS=localhost,127.0.0.1\n", "DJANGO_ALLOWED_HOSTS=shop.example.com\n"
+        ))  # fmt: skip
+        project.djship("up")
+        assert requests.get(url, timeout=10).status_code == 400
+        assert requests.get(url + "healthz", timeout=10).text == "ok\n"
+    finally:
+        env_file.write_text(original)
+    project.djship("up")
+    assert requests.get(url, timeout=10).status_code == 200
+
     # Add a dependency and lock: the lock file on the host changes, owned by the host user.
     tool_lock = project.root / LOCK_FILES[lock]
     old_lock = tool_lock.read_text()

@@ -143,6 +143,27 @@ def test_dockerfiles_enforce_the_lock(rendered, lock_name, environment):
     assert "# syntax=" not in dockerfile and "<<" not in dockerfile and "--link" not in dockerfile
 
 
+def test_the_dev_image_has_the_dev_dependencies_and_prod_has_not(rendered, lock_name):
+    dev, prod = (rendered[f"environments/{env}/Dockerfile"] for env in ("dev", "prod"))
+    dev_install = {
+        "uv": "with-ca-bundle uv sync --locked\n",  # the dev group: uv's default
+        "pipenv": "pipenv install --deploy --dev",
+        "requirements": "-r requirements.txt",  # no dev set: the same in both
+    }[lock_name]
+    assert dev_install in dev
+    assert "--no-dev" in prod or lock_name != "uv"
+    assert "--dev" not in prod.replace("--no-dev", "")
+
+
+def test_health_probes_are_answered_before_host_checks_and_redirects(rendered):
+    settings = rendered["shop/settings.py"]
+    middleware = settings.split("MIDDLEWARE = [", 1)[1].split("]", 1)[0].split()
+    assert middleware[0] == '"shop.health.HealthCheckMiddleware",'
+    assert "SECURE_REDIRECT_EXEMPT" not in settings  # nothing to exempt: it never gets there
+    assert "healthz" not in rendered["shop/urls.py"].replace("/healthz is answered", "")
+    assert 'PATH = "/healthz"' in rendered["shop/health.py"]
+
+
 def test_uv_lock_names_the_project_as_pyproject_does():
     rendered = render_project(options_for("uv", name="my_shop"))
     assert tomllib.loads(rendered["pyproject.toml"])["project"]["name"] == "my_shop"

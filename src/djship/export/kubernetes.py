@@ -241,7 +241,7 @@ def positive(text: str, name: str) -> int:
 def http_health(healthcheck: dict | None) -> tuple[str, int, str]:
     """(host, port, path) of the URL the Compose healthcheck asks (the web one fetches
     http://127.0.0.1:8000/healthz with Python): the probes ask the same, with the same Host
-    header, which DJANGO_ALLOWED_HOSTS already accepts."""
+    header, which the healthcheck already gets through."""
     test = " ".join((healthcheck or {}).get("test") or [])
     match = HTTP_HEALTH.search(test)
     if not match:
@@ -472,8 +472,9 @@ def env_warnings(env: dict[str, str], allowed: str, health_host: str) -> list[st
     hosts = {part.strip() for part in allowed.split(",")}
     if health_host not in hosts and "*" not in hosts:
         warnings.append(
-            f"DJANGO_ALLOWED_HOSTS lacks {health_host}: Django would refuse the probes "
-            "(they send that Host header, as the Compose healthcheck does)"
+            f"DJANGO_ALLOWED_HOSTS lacks {health_host}, the Host header the probes send (as "
+            "the Compose healthcheck does): Django refuses them unless /healthz is answered "
+            "before its host check (as in projects made by `djship new`)"
         )
     return warnings
 

@@ -1,8 +1,29 @@
 """The health endpoint used by container healthchecks and load balancers."""
 
+from collections.abc import Callable
+
 from django.db import connection
 from django.db.utils import DatabaseError
 from django.http import HttpRequest, HttpResponse
+
+PATH = "/healthz"
+
+
+class HealthCheckMiddleware:
+    """Answers /healthz ahead of every other middleware (it comes first in MIDDLEWARE).
+
+    The probe asks http://127.0.0.1:8000/healthz from inside the container: plain HTTP and
+    a Host that DJANGO_ALLOWED_HOSTS need not list. Answered here, it is never refused as a
+    disallowed host (400) nor redirected to HTTPS (301) once production names its domain.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info == PATH:
+            return healthz(request)
+        return self.get_response(request)
 
 
 def healthz(request: HttpRequest) -> HttpResponse:
