@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
 
 from tests.e2e.conftest import free_port
 
@@ -61,3 +62,22 @@ def test_doctor_finds_nothing_in_a_new_project_and_names_a_broken_env_line(new_p
     assert (project.root / ".env").read_bytes().endswith(b"API_TOKEN=s3cr$$t\n")
     after = project.djship("doctor", "--json")  # exit 0: only a note on '$$' is left
     assert [f["rule"] for f in json.loads(after.stdout)] == ["env-double-dollar"]
+
+
+def test_down_leaves_alone_a_project_of_the_same_name_in_another_directory(new_project):
+    mine = new_project("e2e_owner", "--port", str(free_port()))
+    mine.compose("create", "db")  # its container and its database volume, nothing started
+    copy = new_project("e2e_owner_copy", "--port", str(free_port()))
+    env = copy.root / ".env"
+    env.write_text(env.read_text().replace("=e2e_owner_copy\n", "=e2e_owner\n", 1))
+    assert "COMPOSE_PROJECT_NAME=e2e_owner\n" in env.read_text()
+
+    result = copy.djship("down", "--volumes", "--yes", check=False)
+    assert_clear_failure(
+        result, "belong to another directory", str(mine.root), "COMPOSE_PROJECT_NAME"
+    )
+    volumes = subprocess.run(
+        ["docker", "volume", "ls", "-q"], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert "e2e_owner_db-data" in volumes
+    assert mine.compose("ps", "--all", "--quiet").stdout.strip()

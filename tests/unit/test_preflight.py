@@ -5,6 +5,7 @@ import pytest
 from djship.engine.preflight import (
     check_ports,
     compose_version_ok,
+    other_checkouts,
     parse_docker_ports,
     port_is_free,
     published_ports,
@@ -65,3 +66,19 @@ def test_a_taken_port_stops_up_with_a_clear_error(taken_port):
 def test_a_port_held_by_the_project_itself_is_fine(taken_port):
     config = {"services": {"proxy": {"ports": [{"host_ip": "127.0.0.1", "published": taken_port}]}}}
     check_ports(config, ours=[taken_port])
+
+
+def test_an_address_not_of_this_machine_is_named_with_the_setting_to_change():
+    with pytest.raises(DjshipError) as caught:
+        port_is_free("10.255.255.1", 8000)  # TEST-NET-like: no interface of a CI machine has it
+    assert "10.255.255.1 is no address of this machine" in caught.value.message
+    assert "PUBLISH_ADDRESS" in caught.value.hint
+
+
+def test_containers_of_another_directory_are_told_apart(tmp_path):
+    mine, other = tmp_path / "shop", tmp_path / "copy" / "shop"
+    mine.mkdir()
+    labels = f"{mine}\n{other}\n{other}\n\n{tmp_path}/./shop\n"
+    assert other_checkouts(labels, mine) == [str(other)]
+    assert other_checkouts(f"{mine}\n", mine) == []
+    assert other_checkouts("", mine) == []  # no container yet: nothing to protect

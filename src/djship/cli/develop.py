@@ -11,7 +11,12 @@ import click
 from djship.cli.app import ENV_OPTION, cli, current_compose, output
 from djship.engine.compose import WEB_SERVICE, Compose, for_lock, forwarded_variables, stdin_is_tty
 from djship.engine.logs import matches, merged, parse_all, render
-from djship.engine.preflight import check_engine, check_ports, ports_of_project
+from djship.engine.preflight import (
+    check_engine,
+    check_ownership,
+    check_ports,
+    ports_of_project,
+)
 from djship.engine.runner import capture, interactive, lines, stream
 from djship.engine.running import (
     image_size_suffix,
@@ -109,6 +114,7 @@ def up(environment: str | None, build: bool, timeout: int) -> None:
     if compose.environment != DEFAULT_ENVIRONMENT:
         check_tls_files(compose.project)
     check_engine()
+    check_ownership(compose.project.name, compose.project.root)
     config = prepare(compose, out)
     check_ports(config, ports_of_project(compose.project.name))
     if build and compose.environment != DEFAULT_ENVIRONMENT:
@@ -143,9 +149,10 @@ def up(environment: str | None, build: bool, timeout: int) -> None:
 def down(environment: str | None, volumes: bool, yes: bool, force: bool) -> None:
     """Stop and remove the containers; the data stays unless --volumes."""
     compose = current_compose(environment)
+    check_engine()
+    check_ownership(compose.project.name, compose.project.root)
     if volumes:
         confirm_volume_deletion(compose, yes=yes, force=force)
-    check_engine()
     stream(compose.down(volumes=volumes), what="stopping the application")
     output().success(
         f"{compose.project.name} is down"

@@ -6,11 +6,14 @@ from __future__ import annotations
 import errno
 import socket
 from collections.abc import Iterable
+from pathlib import Path
 
 from djship.engine.runner import Command, capture
 from djship.errors import DjshipError
 
 MIN_COMPOSE_MAJOR = 2
+PROJECT_LABEL = "com.docker.compose.project"
+WORKING_DIR_LABEL = "com.docker.compose.project.working_dir"
 
 
 def check_engine() -> None:
@@ -67,6 +70,12 @@ def port_is_free(host: str, port: int) -> bool:
         except OSError as error:
             if error.errno in (errno.EADDRINUSE, errno.EACCES):
                 return False
+            if error.errno == errno.EADDRNOTAVAIL:
+                raise DjshipError(
+                    f"{host} is no address of this machine: port {port} cannot be published there",
+                    hint="Set PUBLISH_ADDRESS in .env to one of its addresses (127.0.0.1: this "
+                    "machine only; 0.0.0.0: all of them).",
+                ) from None
             raise
     return True
 
@@ -83,6 +92,42 @@ def check_ports(config: dict, ours: Iterable[int]) -> None:
         )
 
 
+def check_ownership(project_name: str, root: Path) -> None:
+    """The Compose project's containers, if any, are this directory's: `up` and `down` act on
+    every container of the project's name, so another checkout of the same project (or a
+    project that happens to share its name) would be recreated or removed, volumes included."""
+    result = capture(
+        Command(
+            [
+                "docker",
+                "ps",
+                "--all",
+                "--filter",
+                f"label={PROJECT_LABEL}={project_name}",
+                "--format",
+                f'{{{{.Label "{WORKING_DIR_LABEL}"}}}}',
+            ]
+        ),  # fmt: skip
+        check=False,
+    )
+    others = other_checkouts(result.stdout, root)
+    if others:
+        raise DjshipError(
+            f"the containers of Compose project {project_name!r} belong to another directory: "
+            + ", ".join(others),
+            hint="Stop them there (`djship down` in that directory), or give this project a "
+            "name of its own: COMPOSE_PROJECT_NAME in .env.",
+        )
+
+
+def other_checkouts(working_dirs: str, root: Path) -> list[str]:
+    """The Compose working directories, one a line, that are not `root` (sorted, no repeats;
+    blank lines are containers Compose did not label, left alone)."""
+    mine = root.resolve()
+    dirs = {line.strip() for line in working_dirs.splitlines() if line.strip()}
+    return sorted(d for d in dirs if Path(d).resolve() != mine)
+
+
 def ports_of_project(project_name: str) -> list[int]:
     """Host ports the project's running containers publish already."""
     result = capture(
@@ -91,7 +136,7 @@ def ports_of_project(project_name: str) -> list[int]:
                 "docker",
                 "ps",
                 "--filter",
-                f"label=com.docker.compose.project={project_name}",
+                f"label={PROJECT_LABEL}={project_name}",
                 "--format",
                 "{{.Ports}}",
             ]
