@@ -163,3 +163,35 @@ def test_deleting_volumes_asks_first_on_a_terminal(project_dir, tmp_path, answer
     assert ("down --volumes" in recorded) is deleted
     assert (result.returncode == 0) is deleted
     assert "Traceback" not in result.stderr
+
+
+def test_a_target_below_a_file_is_one_line_naming_it(tmp_path):
+    (tmp_path / "afile").write_text("")
+    result = djship("new", "shop", "--directory", str(tmp_path / "afile" / "sub"), cwd=tmp_path)
+    assert_one_clear_error(result, str(tmp_path / "afile"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
+
+
+def test_a_file_that_is_no_utf8_text_is_named(project_dir):
+    dockerfile = project_dir / "environments" / "prod" / "Dockerfile"
+    dockerfile.write_bytes(dockerfile.read_bytes() + b"\xff\n")
+    result = djship("doctor", "--env", "prod", cwd=project_dir)
+    assert_one_clear_error(result, f"{dockerfile} is not UTF-8 text (byte 0xff", "save it as UTF-8")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("name = [\n", "pyproject.toml is not valid TOML"),
+        ('[project]\nname = "shop"\n[tool.uv]\nno-binary-package = 5\n', "must be a list"),
+    ],
+)
+def test_a_broken_pyproject_is_named(project_dir, text, message):
+    (project_dir / "pyproject.toml").write_text(text)
+    assert_one_clear_error(djship("deps", cwd=project_dir), message)
+
+
+def test_an_empty_certificate_host_is_refused(project_dir):
+    result = djship("certificate", "--host", "", cwd=project_dir)
+    assert_one_clear_error(result, "--host '' is no host name or IP address")
+    assert not (project_dir / "environments" / "prod" / "tls" / "cert.pem").exists()

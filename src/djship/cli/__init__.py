@@ -4,6 +4,8 @@ and the engine layer to run it. No Docker logic lives here."""
 from __future__ import annotations
 
 import sys
+import traceback
+from pathlib import Path
 
 import click
 
@@ -29,4 +31,33 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(error.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)
+    except (OSError, UnicodeDecodeError) as error:
+        # What the machine refused (a directory not writable, a file that is no text): the
+        # user's to fix, in one line, as any other failure of theirs.
+        Output(plain="--plain" in args or None).error(system_error_message(error))
+        sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def system_error_message(error: OSError | UnicodeDecodeError) -> str:
+    """One line for an error the operating system or a file's bytes raised."""
+    if isinstance(error, UnicodeDecodeError):
+        where = decoded_path(error)
+        return (
+            f"{where or 'a file'} is not UTF-8 text (byte {error.object[error.start]:#04x} at "
+            f"offset {error.start}): save it as UTF-8"
+        )
+    names = [str(name) for name in (error.filename, error.filename2) if name is not None]
+    reason = error.strerror or str(error)
+    return f"{reason}: {' -> '.join(names)}" if names else reason
+
+
+def decoded_path(error: UnicodeDecodeError) -> Path | None:
+    """The file being read when the bytes failed to decode: the Path whose read_text (or
+    open) is the innermost frame that has one, as pathlib reads it for djship."""
+    found = None
+    for frame, _ in traceback.walk_tb(error.__traceback__):
+        candidate = frame.f_locals.get("self")
+        if isinstance(candidate, Path):
+            found = candidate
+    return found

@@ -149,10 +149,16 @@ def up(environment: str | None, build: bool, timeout: int) -> None:
 def down(environment: str | None, volumes: bool, yes: bool, force: bool) -> None:
     """Stop and remove the containers; the data stays unless --volumes."""
     compose = current_compose(environment)
+    if volumes:
+        refuse_volume_deletion(compose, yes=yes, force=force)
     check_engine()
     check_ownership(compose.project.name, compose.project.root)
-    if volumes:
-        confirm_volume_deletion(compose, yes=yes, force=force)
+    if volumes and not yes:
+        click.confirm(
+            f"Delete the volumes of {compose.project.name} ({compose.environment}), "
+            "database included?",
+            abort=True,
+        )
     stream(compose.down(volumes=volumes), what="stopping the application")
     output().success(
         f"{compose.project.name} is down"
@@ -160,21 +166,16 @@ def down(environment: str | None, volumes: bool, yes: bool, force: bool) -> None
     )
 
 
-def confirm_volume_deletion(compose: Compose, *, yes: bool, force: bool) -> None:
-    """Deleting volumes deletes the database: refuse outside dev without --force, and ask."""
+def refuse_volume_deletion(compose: Compose, *, yes: bool, force: bool) -> None:
+    """Deleting volumes deletes the database: refuse outside dev without --force, and without
+    --yes where nobody can be asked (the question comes once the engine is checked)."""
     if compose.environment != DEFAULT_ENVIRONMENT and not force:
         raise DjshipError(
             f"refusing to delete the volumes of the {compose.environment} environment",
             hint="That deletes its database. Add --force if you really mean it.",
         )
-    if yes:
-        return
-    if not stdin_is_tty():
+    if not yes and not stdin_is_tty():
         raise DjshipError("--volumes deletes the database: confirm with --yes")
-    click.confirm(
-        f"Delete the volumes of {compose.project.name} ({compose.environment}), database included?",
-        abort=True,
-    )
 
 
 @cli.command()

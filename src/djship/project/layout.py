@@ -59,8 +59,16 @@ class Project:
         pyproject = self.root / "pyproject.toml"
         if not pyproject.is_file():
             return frozenset()
-        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+        try:
+            data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+            raise DjshipError(f"{pyproject} is not valid TOML: {error}") from None
         names = data.get("tool", {}).get("uv", {}).get("no-binary-package", [])
+        if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+            raise DjshipError(
+                f"{pyproject}: [tool.uv] no-binary-package must be a list of distribution "
+                f"names, not {names!r}"
+            )
         return frozenset(canonicalize_name(name) for name in names)
 
     def default_environment(self) -> str:

@@ -15,8 +15,21 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from djship.errors import DjshipError
+
 DEFAULT_HOSTS = ("localhost", "127.0.0.1")
 VALIDITY_DAYS = 365
+
+
+def check_hosts(hosts: tuple[str, ...]) -> None:
+    """Each host a name or address a certificate can carry: not empty, no spaces, at most
+    253 characters (a DNS name's limit)."""
+    for host in hosts:
+        if not host or any(char.isspace() for char in host) or len(host) > 253:
+            raise DjshipError(
+                f"--host {host!r} is no host name or IP address",
+                hint="Give a name such as shop.example.com, or an address such as 127.0.0.1.",
+            )
 
 
 @dataclass(frozen=True)
@@ -27,8 +40,11 @@ class TlsPair:
 
 def self_signed(hosts: tuple[str, ...] = DEFAULT_HOSTS, days: int = VALIDITY_DAYS) -> TlsPair:
     """A P-256 key and a certificate naming `hosts` (DNS names or IP addresses)."""
+    check_hosts(hosts)
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hosts[0])])
+    # Clients match the alternative names; the common name is for people, and X.509 caps it.
+    common = [x509.NameAttribute(NameOID.COMMON_NAME, hosts[0])] if len(hosts[0]) <= 64 else []
+    name = x509.Name(common)
     now = datetime.datetime.now(datetime.UTC)
     alt_names = [_alt_name(host) for host in hosts]
     certificate = (
