@@ -195,3 +195,11 @@ def test_an_empty_certificate_host_is_refused(project_dir):
     result = djship("certificate", "--host", "", cwd=project_dir)
     assert_one_clear_error(result, "--host '' is no host name or IP address")
     assert not (project_dir / "environments" / "prod" / "tls" / "cert.pem").exists()
+
+
+def test_doctor_fails_on_compose_files_compose_refuses(project_dir):
+    (project_dir / "compose.yaml").write_text("services:\n  web:\n    image: [unclosed\n")
+    result = djship("doctor", cwd=project_dir)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Compose refuses these files" in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr

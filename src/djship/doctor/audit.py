@@ -11,7 +11,7 @@ from pathlib import Path
 from djship.doctor.compose import Sources, check_compose
 from djship.doctor.django import CHECK_ARGV, not_checked, parse_check
 from djship.doctor.dotenv import check_env, repair
-from djship.doctor.findings import NOTE, Finding
+from djship.doctor.findings import ERROR, Finding
 from djship.doctor.hadolint import hadolint_command, hadolint_path, not_linted, parse_hadolint
 from djship.doctor.images import (
     check_dockerfile,
@@ -72,12 +72,14 @@ def audit(setup: Setup) -> list[Finding]:
         findings += check_env(read_exactly(dotenv), ".env")
     result = capture(setup.config_command(), check=False)
     if result.returncode != 0:
+        # `docker compose config` needs no daemon: a refusal is the files' (or .env's) fault,
+        # and nothing of this setup can start until it is fixed.
         reason = last_lines(result.stderr, 3)
         return findings + [
             Finding(
-                "compose-not-checked", NOTE, setup.files[0], 0,
-                "the Compose files were not checked", f"`docker compose config` failed: {reason}",
-                "Fix what Compose reports (or start Docker), then run djship doctor again.",
+                "compose-invalid", ERROR, setup.files[0], 0,
+                "Compose refuses these files", f"`docker compose config` failed: {reason}",
+                "Fix what Compose reports, then run djship doctor again.",
             )
         ]  # fmt: skip
     texts = {name: (setup.root / name).read_text(encoding="utf-8") for name in setup.files}
