@@ -202,7 +202,9 @@ def test_valid_names(name):
     validate_name(name)
 
 
-@pytest.mark.parametrize("name", ["Shop", "2shop", "my-shop", "", "class", "django", "x" * 41])
+@pytest.mark.parametrize(
+    "name", ["Shop", "2shop", "my-shop", "", "class", "django", "x" * 41, "json", "email", "uwsgi"]
+)
 def test_invalid_names_are_refused(name):
     with pytest.raises(DjshipError, match="invalid project name"):
         validate_name(name)

@@ -11,6 +11,7 @@ import os
 import re
 import secrets
 import shutil
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from importlib.resources import files
@@ -47,6 +48,9 @@ IMAGE_VARIABLES = {"python": "PYTHON_IMAGE", "postgres": "POSTGRES_IMAGE", "ngin
 NAME_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,39}")
 # Names that would shadow a module the project imports, or a directory it already has.
 RESERVED_NAMES = {"django", "welcome", "environments", "test", "tests", "site", "static"}
+# What the image imports besides Django: its server and driver, its installers.
+IMAGE_PACKAGES = {"uwsgi", "pyuwsgi", "uwsgidecorators", "psycopg", "psycopg2", "pip",
+                  "setuptools", "pkg_resources", "wheel"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -86,7 +90,14 @@ def validate_name(name: str) -> None:
             hint="Use lowercase letters, digits and underscores, starting with a letter "
             "(it names the Django package and the Compose project).",
         )
-    if keyword.iskeyword(name) or name in RESERVED_NAMES:
+    if keyword.iskeyword(name):
+        raise DjshipError(f"invalid project name {name!r}: it is a Python keyword")
+    if name in sys.stdlib_module_names or name in IMAGE_PACKAGES:
+        raise DjshipError(
+            f"invalid project name {name!r}: the project's package would hide the `{name}` "
+            "module it needs (the project directory comes first on the import path)"
+        )
+    if name in RESERVED_NAMES:
         raise DjshipError(f"invalid project name {name!r}: it would shadow a module or folder")
 
 
