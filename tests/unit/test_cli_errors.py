@@ -203,3 +203,9 @@ def test_doctor_fails_on_compose_files_compose_refuses(project_dir):
     assert result.returncode == 2, result.stdout + result.stderr
     assert "Compose refuses these files" in result.stdout + result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_missing_compose_yaml_is_named(project_dir):
+    (project_dir / "compose.yaml").unlink()
+    result = djship("ps", cwd=project_dir / "environments")
+    assert_one_clear_error(result, f"{project_dir / 'compose.yaml'} is missing")

@@ -116,6 +116,12 @@ def find_project(start: Path) -> Project:
     for candidate in (start, *start.parents):
         if is_project_root(candidate):
             return Project(candidate)
+    for candidate in (start, *start.parents):
+        if (candidate / ENVIRONMENTS_DIR).is_dir() and (candidate / ".env").is_file():
+            raise DjshipError(
+                f"{candidate / BASE_COMPOSE_FILE} is missing: it is the project's entry point",
+                hint="Restore it from version control (`git checkout -- compose.yaml`).",
+            )
     raise DjshipError(
         f"not inside a djship project (no {BASE_COMPOSE_FILE} with an {ENVIRONMENTS_DIR}/ "
         f"directory in {start} or above)",
