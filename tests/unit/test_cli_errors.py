@@ -209,3 +209,11 @@ def test_a_missing_compose_yaml_is_named(project_dir):
     (project_dir / "compose.yaml").unlink()
     result = djship("ps", cwd=project_dir / "environments")
     assert_one_clear_error(result, f"{project_dir / 'compose.yaml'} is missing")
+
+
+@pytest.mark.parametrize("port", ["0", "99999", "-5"])
+def test_a_port_out_of_range_is_refused_before_anything_is_written(tmp_path, port):
+    result = djship("new", "shop", "--port", port, cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "--port" in result.stderr and "1<=x<=65535" in result.stderr
+    assert not (tmp_path / "shop").exists()

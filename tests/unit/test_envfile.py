@@ -64,3 +64,9 @@ def test_set_value_replaces_in_place_and_keeps_comments():
 
 def test_set_value_appends_a_new_key():
     assert set_value("A=1", "B", "2") == "A=1\nB=2\n"
+
+
+def test_a_byte_order_mark_is_named_as_the_cause():
+    with pytest.raises(EnvFileError) as caught:
+        parse_env("\ufeffCOMPOSE_PROJECT_NAME=shop\n")
+    assert "byte-order mark" in str(caught.value) and "doctor --fix" in str(caught.value)

@@ -82,3 +82,15 @@ def test_containers_of_another_directory_are_told_apart(tmp_path):
     assert other_checkouts(labels, mine) == [str(other)]
     assert other_checkouts(f"{mine}\n", mine) == []
     assert other_checkouts("", mine) == []  # no container yet: nothing to protect
+
+
+@pytest.mark.parametrize("value", ["99999", "0", "abc", "-5"])
+def test_a_port_setting_that_is_no_port_is_named_with_its_line(tmp_path, value):
+    from djship.engine.preflight import check_port_settings
+    from tests.unit.test_compose import project
+
+    shop = project(tmp_path)
+    (tmp_path / ".env").write_text(f"COMPOSE_PROJECT_NAME=shop\nHTTP_PORT={value}\n")
+    with pytest.raises(DjshipError) as caught:
+        check_port_settings(shop)
+    assert caught.value.message == f".env, line 2: HTTP_PORT={value} is not a port (1 to 65535)"

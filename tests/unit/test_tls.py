@@ -102,3 +102,13 @@ def test_compose_commands_carry_the_stapling_decision_in_prod_only(tmp_path):
     (tmp_path / "c.pem").write_bytes(certificate_with_ocsp("http://ocsp.example/"))
     assert Compose(found, "prod").up().env == {"TLS_STAPLING": "on"}
     assert Compose(found, "dev").up().env == {}
+
+
+def test_an_unknown_tls_termination_is_named_with_its_line(tmp_path):
+    from djship.project.tls import check_tls_termination
+
+    shop = project(tmp_path)
+    (tmp_path / ".env").write_text("COMPOSE_PROJECT_NAME=shop\nTLS_TERMINATION=nope\n")
+    with pytest.raises(DjshipError) as caught:
+        check_tls_termination(shop)
+    assert "line 2: TLS_TERMINATION=nope is neither proxy nor upstream" in caught.value.message

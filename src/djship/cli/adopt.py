@@ -30,8 +30,17 @@ from djship.errors import DjshipError
 @click.option("--app-dir", help="The directory holding manage.py, when there are several.")
 @click.option("--extra", "extras", multiple=True, help="setup.py/setup.cfg extra to install.")
 @click.option("--name", help="Compose project name (default: from the directory's name).")
-@click.option("--port", default=8000, show_default=True, help="HTTP port the proxy publishes.")
-@click.option("--https-port", default=8443, show_default=True, help="HTTPS port (prod).")
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=8000,
+    show_default=True,
+    help="HTTP port the proxy publishes.",
+)
+@click.option(
+    "--https-port", type=click.IntRange(1, 65535), default=8443, show_default=True,
+    help="HTTPS port (prod).",
+)  # fmt: skip
 @click.option(
     "--base", type=click.Choice(BASES), default="debian", show_default=True, help="Image family."
 )

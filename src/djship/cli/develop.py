@@ -51,8 +51,17 @@ BASES = ("alpine", "debian")  # djship.dependencies.platforms.TARGETS (checked b
     show_default=True,
     help="Lock tool for the dependencies.",
 )
-@click.option("--port", default=8000, show_default=True, help="HTTP port the proxy publishes.")
-@click.option("--https-port", default=8443, show_default=True, help="HTTPS port (prod).")
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=8000,
+    show_default=True,
+    help="HTTP port the proxy publishes.",
+)
+@click.option(
+    "--https-port", type=click.IntRange(1, 65535), default=8443, show_default=True,
+    help="HTTPS port (prod).",
+)  # fmt: skip
 @click.option(
     "--base",
     type=click.Choice(BASES),

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from djship.engine.runner import Command, capture
 from djship.errors import DjshipError
+from djship.project.layout import Project
 
 MIN_COMPOSE_MAJOR = 2
 PROJECT_LABEL = "com.docker.compose.project"
@@ -78,6 +79,20 @@ def port_is_free(host: str, port: int) -> bool:
                 ) from None
             raise
     return True
+
+
+PORT_SETTINGS = ("HTTP_PORT", "HTTPS_PORT")
+
+
+def check_port_settings(project: Project) -> None:
+    """The ports .env asks the proxy to publish are ports: Compose's own message ("invalid
+    hostPort") names neither the file nor the line."""
+    for key in PORT_SETTINGS:
+        value = project.env.get(key, "")
+        if value and not (value.isdigit() and 1 <= int(value) <= 65535):
+            raise DjshipError(
+                f".env, line {project.env_line(key)}: {key}={value} is not a port (1 to 65535)"
+            )
 
 
 def check_ports(config: dict, ours: Iterable[int]) -> None:

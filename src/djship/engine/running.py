@@ -10,10 +10,12 @@ from djship.console import Output
 from djship.engine.compose import Compose
 from djship.engine.health import judge, parse_ps, services_with_healthcheck
 from djship.engine.logtarget import apply_log_target
+from djship.engine.preflight import check_port_settings
 from djship.engine.runner import Command, capture, last_lines
 from djship.errors import DjshipError
 from djship.project.layout import DEFAULT_ENVIRONMENT
 from djship.project.secrets import environment_secrets, write_secret_files
+from djship.project.tls import check_tls_termination
 
 
 def compose_config(compose: Compose) -> dict:
@@ -31,6 +33,8 @@ def prepare(compose: Compose, out: Output | None = None) -> dict:
     """The resolved configuration, once the files it reads are written from .env (the
     logging override, the secrets it mounts): what every command that creates containers
     needs first."""
+    check_port_settings(compose.project)
+    check_tls_termination(compose.project)
     apply_log_target(compose.project, compose.environment, out)
     config = compose_config(compose)
     write_secret_files(environment_secrets(compose.project, compose.environment, config))

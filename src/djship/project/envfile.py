@@ -42,6 +42,13 @@ class EnvEntry:
 def parse_env(text: str, source: str = ".env") -> dict[str, EnvEntry]:
     """Every entry of a .env text, keyed by name; raises EnvFileError on the first bad line."""
     entries: dict[str, EnvEntry] = {}
+    if text.startswith("\ufeff"):
+        raise EnvFileError(
+            source,
+            1,
+            "the file starts with a byte-order mark (an editor's UTF-8 'BOM'): "
+            "save it as UTF-8 without one (`djship doctor --fix` removes it)",
+        )
     for number, raw in enumerate(text.splitlines(), start=1):
         entry = _parse_line(raw, number, source)
         if entry is None:

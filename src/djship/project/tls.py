@@ -23,6 +23,21 @@ def tls_paths(project: Project) -> tuple[Path, Path]:
     return project.root / cert, project.root / key
 
 
+TERMINATIONS = ("proxy", "upstream")  # nginx-tls-<value>.conf.template in environments/prod
+
+
+def check_tls_termination(project: Project) -> None:
+    """TLS_TERMINATION names one of the proxy's templates: another value would start a proxy
+    with no site at all."""
+    value = project.env.get("TLS_TERMINATION", "proxy")
+    if value not in TERMINATIONS:
+        raise DjshipError(
+            f".env, line {project.env_line('TLS_TERMINATION')}: TLS_TERMINATION={value} is "
+            f"neither {' nor '.join(TERMINATIONS)}",
+            hint="proxy: nginx holds the certificate; upstream: a load balancer in front does.",
+        )
+
+
 def check_tls_files(project: Project) -> None:
     """Where nginx terminates TLS (TLS_TERMINATION=proxy), its pair must exist."""
     if "TLS_CERT_FILE" not in project.env:
