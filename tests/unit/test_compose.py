@@ -104,3 +104,13 @@ def test_a_one_off_of_another_release_overrides_only_the_image(tmp_path):
     assert command.argv[2 : 2 + len(FILES_PROD) + 2] == [*FILES_PROD, "-f", "-"]
     assert command.argv[-6:] == ["run", "--rm", "--no-deps", "-T", "web", "true"]
     assert json.loads(override) == {"services": {"web": {"image": "p-web:v2"}}}
+
+
+def test_the_compose_file_that_is_not_yaml_is_named(tmp_path):
+    from djship.engine.running import first_unparsable
+
+    shop = project(tmp_path)
+    files = shop.compose_files("prod")
+    assert first_unparsable(tmp_path, files) is None
+    (tmp_path / "environments" / "prod" / "compose.yaml").write_text("services:\n\tweb: {\n")
+    assert first_unparsable(tmp_path, files) == files[1]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 from djship.console import Output
 from djship.engine.compose import Compose
@@ -22,11 +23,26 @@ def compose_config(compose: Compose) -> dict:
     """The resolved configuration; an invalid file is reported as such, with Compose's reason."""
     result = capture(compose.config_json(), check=False)
     if result.returncode != 0:
-        raise DjshipError(
-            f"the Compose files of environment {compose.environment!r} are invalid:\n"
-            + last_lines(result.stderr)
-        )
+        files = compose.project.compose_files(compose.environment)
+        broken = first_unparsable(compose.project.root, files)
+        which = broken or f"the Compose files of environment {compose.environment!r}"
+        verb = "is" if broken else "are"
+        raise DjshipError(f"{which} {verb} invalid:\n" + last_lines(result.stderr))
     return json.loads(result.stdout)
+
+
+def first_unparsable(root: Path, files: list[str]) -> str | None:
+    """The first of `files` that is not YAML at all: Compose's "yaml: line 2: ..." does not
+    say which file it read."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    for name in files:
+        try:
+            YAML(typ="safe").load((root / name).read_text(encoding="utf-8"))
+        except (YAMLError, OSError, UnicodeDecodeError):
+            return name
+    return None
 
 
 def prepare(compose: Compose, out: Output | None = None) -> dict:
