@@ -217,3 +217,12 @@ def test_a_port_out_of_range_is_refused_before_anything_is_written(tmp_path, por
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "--port" in result.stderr and "1<=x<=65535" in result.stderr
     assert not (tmp_path / "shop").exists()
+
+
+def test_lock_names_a_bad_env_line_before_any_container(project_dir, tmp_path):
+    with (project_dir / ".env").open("a") as env:
+        env.write("BAD LINE\n")
+    path = fake_docker_path(tmp_path, 'echo "docker must not be called" >&2\nexit 1\n')
+    result = djship("lock", cwd=project_dir, path=path)
+    assert_one_clear_error(result, "expected KEY=value, found 'BAD LINE'")
+    assert "docker must not be called" not in result.stderr

@@ -266,8 +266,11 @@ def lock() -> None:
     tool = project.lock_tool
     lock_file = project.root / tool.lock_file
     before = lock_file.read_bytes() if lock_file.exists() else b""
+    # .env is read first (the project's name): a bad line is named here, before Compose
+    # reads the file and fails the lock container with no line number.
+    step = f"Locking the dependencies of {project.name} with {tool.name} (in a container)"
     check_engine()
-    output().step(f"Locking the dependencies with {tool.name} (in the `lock` container)")
+    output().step(step)
     stream(compose.lock(), what=f"`{tool.name} lock`")
     changed = (lock_file.read_bytes() if lock_file.exists() else b"") != before
     output().success(
