@@ -52,6 +52,15 @@ SHAPES = {
 }
 
 
+ONLY_A_DOMAIN = (
+    "from django.test import Client\n"
+    "from django.test.utils import override_settings\n"
+    "with override_settings(ALLOWED_HOSTS=['only.example.com']):\n"
+    "    client = Client(HTTP_HOST='127.0.0.1:8000')\n"
+    "    print(client.get('/healthz').status_code, client.get('/').status_code)\n"
+)
+
+
 def snapshot(root: Path) -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
 
@@ -113,6 +122,10 @@ def test_init_then_dev_and_prod(adopted):
         assert static.status_code == 200, link
         assert static.headers["Content-Type"].startswith(("text/css", "text/javascript"))
     assert get(project.url + "healthz").text == "ok\n"
+    # With ALLOWED_HOSTS naming only a domain, the healthcheck's 127.0.0.1 still gets its 200
+    # (djship's middleware answers first), while a page for that host is refused.
+    statuses = project.djship("manage", "shell", "-c", ONLY_A_DOMAIN).stdout.split()
+    assert statuses[-2:] == ["200", "400"]
     project.djship("down")
 
     # Production: what the project requires and djship cannot know is asked for in .env.

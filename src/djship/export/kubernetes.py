@@ -460,7 +460,9 @@ def dropped_keys(services: dict, exported: set[str]) -> list[str]:
     return [f"{', '.join(names)}: {reason}" for reason, names in reasons.items()]
 
 
-def env_warnings(env: dict[str, str], allowed: str, health_host: str) -> list[str]:
+def env_warnings(env: dict[str, str]) -> list[str]:
+    """What .env asks that the cluster cannot do. (DJANGO_ALLOWED_HOSTS need not list the
+    probes' Host: djship's projects answer /healthz ahead of Django's host check.)"""
     warnings = []
     if not env.get("REGISTRY"):
         warnings.append(
@@ -469,13 +471,6 @@ def env_warnings(env: dict[str, str], allowed: str, health_host: str) -> list[st
         )
     if env.get("DB_NODE"):
         warnings.append("DB_NODE does not apply: the database runs where its volume is bound")
-    hosts = {part.strip() for part in allowed.split(",")}
-    if health_host not in hosts and "*" not in hosts:
-        warnings.append(
-            f"DJANGO_ALLOWED_HOSTS lacks {health_host}, the Host header the probes send (as "
-            "the Compose healthcheck does): Django refuses them unless /healthz is answered "
-            "before its host check (as in projects made by `djship new`)"
-        )
     return warnings
 
 
@@ -493,7 +488,7 @@ def render_context(
     values, secret_env = settings(web, database, names["db"])
     allowed = values.get("DJANGO_ALLOWED_HOSTS", "")
     web_context = web_pod(web, config, env, warnings)
-    warnings += env_warnings(env, allowed, web_context["health_host"])
+    warnings += env_warnings(env)
     warnings += [
         f"web: {variable} looks secret: it goes into the Secret, not the ConfigMap "
         f"(better: a file, read through {variable}_FILE)"
