@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from djship.cli.app import cli, output
+from djship.cli.app import HTTPS_PORT_OPTION, PORT_OPTION, cli, output
 from djship.cli.develop import BASES
 from djship.errors import DjshipError
 
@@ -30,17 +30,8 @@ from djship.errors import DjshipError
 @click.option("--app-dir", help="The directory holding manage.py, when there are several.")
 @click.option("--extra", "extras", multiple=True, help="setup.py/setup.cfg extra to install.")
 @click.option("--name", help="Compose project name (default: from the directory's name).")
-@click.option(
-    "--port",
-    type=click.IntRange(1, 65535),
-    default=8000,
-    show_default=True,
-    help="HTTP port the proxy publishes.",
-)
-@click.option(
-    "--https-port", type=click.IntRange(1, 65535), default=8443, show_default=True,
-    help="HTTPS port (prod).",
-)  # fmt: skip
+@PORT_OPTION
+@HTTPS_PORT_OPTION
 @click.option(
     "--base", type=click.Choice(BASES), default="debian", show_default=True, help="Image family."
 )

@@ -19,6 +19,22 @@ ENV_OPTION = click.option(
     help="Environment to use (a directory under environments/); default: the one .env selects.",
 )
 
+# The ports a new or adopted project's proxy publishes: checked here, before .env gets them.
+PORT_OPTION = click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=8000,
+    show_default=True,
+    help="HTTP port the proxy publishes.",
+)
+HTTPS_PORT_OPTION = click.option(
+    "--https-port",
+    type=click.IntRange(1, 65535),
+    default=8443,
+    show_default=True,
+    help="HTTPS port (prod).",
+)
+
 
 def output() -> Output:
     return click.get_current_context().find_object(Output) or Output()

@@ -8,7 +8,14 @@ from pathlib import Path
 
 import click
 
-from djship.cli.app import ENV_OPTION, cli, current_compose, output
+from djship.cli.app import (
+    ENV_OPTION,
+    HTTPS_PORT_OPTION,
+    PORT_OPTION,
+    cli,
+    current_compose,
+    output,
+)
 from djship.engine.compose import WEB_SERVICE, Compose, for_lock, forwarded_variables, stdin_is_tty
 from djship.engine.logs import matches, merged, parse_all, render
 from djship.engine.preflight import (
@@ -51,17 +58,8 @@ BASES = ("alpine", "debian")  # djship.dependencies.platforms.TARGETS (checked b
     show_default=True,
     help="Lock tool for the dependencies.",
 )
-@click.option(
-    "--port",
-    type=click.IntRange(1, 65535),
-    default=8000,
-    show_default=True,
-    help="HTTP port the proxy publishes.",
-)
-@click.option(
-    "--https-port", type=click.IntRange(1, 65535), default=8443, show_default=True,
-    help="HTTPS port (prod).",
-)  # fmt: skip
+@PORT_OPTION
+@HTTPS_PORT_OPTION
 @click.option(
     "--base",
     type=click.Choice(BASES),
