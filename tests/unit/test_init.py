@@ -427,11 +427,13 @@ def test_uwsgi_serves_the_projects_static_url():
     settings = result.files["notes/djship_settings.py"]
     assert 'STATIC_ROOT = os.environ.get("DJANGO_STATIC_ROOT", "/app/public/assets")' in settings
     # The healthcheck is answered before the project's own middleware checks the host.
-    assert 'MIDDLEWARE = ["notes.djship_urls.HealthCheckMiddleware", *globals()' in settings
+    assert 'MIDDLEWARE = ["notes.djship_health.HealthCheckMiddleware", *globals()' in settings
     assert "SECURE_REDIRECT_EXEMPT" not in settings
-    urls = result.files["notes/djship_urls.py"]
-    compile(urls, "djship_urls.py", "exec")
-    assert 'if request.path_info == "/healthz":' in urls
+    health = result.files["notes/djship_health.py"]
+    compile(health, "djship_health.py", "exec")
+    assert "if request.path_info == PATH:" in health
+    assert "get_resolver().url_patterns" in health  # a broken URLconf stays unhealthy
+    compile(result.files["notes/djship_urls.py"], "djship_urls.py", "exec")
 
 
 def test_env_is_filled_to_match_how_the_project_reads_its_database():

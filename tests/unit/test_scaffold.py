@@ -162,6 +162,7 @@ def test_health_probes_are_answered_before_host_checks_and_redirects(rendered):
     assert "SECURE_REDIRECT_EXEMPT" not in settings  # nothing to exempt: it never gets there
     assert "healthz" not in rendered["shop/urls.py"].replace("/healthz is answered", "")
     assert 'PATH = "/healthz"' in rendered["shop/health.py"]
+    assert "load_urls()" in rendered["shop/health.py"]  # a release with broken URLs is unhealthy
 
 
 def test_uv_lock_names_the_project_as_pyproject_does():

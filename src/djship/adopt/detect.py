@@ -188,7 +188,7 @@ def detect(tree: Tree, choices: Choices = Choices()) -> Findings:
     found.blockers += found.existing.blockers
     found.notes += found.existing.notes
     if found.package is not None and found.prod is not None:
-        for name in ("djship_settings.py", "djship_urls.py"):
+        for name in ("djship_settings.py", "djship_urls.py", "djship_health.py"):
             path = join(join(app_path, found.package.replace(".", "/")), name)
             if tree.exists(path):
                 found.blockers.append(f"{path} exists: was this project adopted already?")

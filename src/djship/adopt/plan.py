@@ -242,9 +242,10 @@ def plan(findings: Findings, inputs: Inputs, tree: Tree) -> Plan:
     files_out[join(django_dir, "djship_settings.py")] = templates.get_template(
         "djship_settings.py.j2"
     ).render(context)
-    files_out[join(django_dir, "djship_urls.py")] = templates.get_template(
-        "djship_urls.py.j2"
-    ).render(context)
+    for module in ("djship_urls", "djship_health"):
+        files_out[join(django_dir, f"{module}.py")] = templates.get_template(
+            f"{module}.py.j2"
+        ).render(context)
     if findings.wsgi is None:
         files_out[join(django_dir, "djship_wsgi.py")] = templates.get_template(
             "djship_wsgi.py.j2"
@@ -365,6 +366,7 @@ def _context(findings: Findings, inputs: Inputs, wsgi: str) -> dict:
         "required": required,
         "urlconf": urlconf,
         "urls_module": f"{findings.module_prefix}djship_urls",
+        "health_module": f"{findings.module_prefix}djship_health",
         "wsgi": wsgi,
         "why": "it sets DJANGO_SETTINGS_MODULE itself" if findings.wsgi is None else "",
     }

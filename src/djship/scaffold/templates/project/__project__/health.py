@@ -5,6 +5,7 @@ from collections.abc import Callable
 from django.db import connection
 from django.db.utils import DatabaseError
 from django.http import HttpRequest, HttpResponse
+from django.urls import get_resolver
 
 PATH = "/healthz"
 
@@ -22,8 +23,15 @@ class HealthCheckMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.path_info == PATH:
+            load_urls()
             return healthz(request)
         return self.get_response(request)
+
+
+def load_urls() -> None:
+    """Import the URLconf, as a page would (Django keeps it once loaded): a release whose
+    urls.py or views fail to import answers 500 here too, and never becomes healthy."""
+    _ = get_resolver().url_patterns
 
 
 def healthz(request: HttpRequest) -> HttpResponse:
