@@ -22,6 +22,7 @@ from djship.scaffold.render import (
     IMAGE_VARIABLES,
     ProjectOptions,
     default_images,
+    health_module,
     render_project,
 )
 from djship.templating import template_environment
@@ -242,10 +243,10 @@ def plan(findings: Findings, inputs: Inputs, tree: Tree) -> Plan:
     files_out[join(django_dir, "djship_settings.py")] = templates.get_template(
         "djship_settings.py.j2"
     ).render(context)
-    for module in ("djship_urls", "djship_health"):
-        files_out[join(django_dir, f"{module}.py")] = templates.get_template(
-            f"{module}.py.j2"
-        ).render(context)
+    files_out[join(django_dir, "djship_urls.py")] = templates.get_template(
+        "djship_urls.py.j2"
+    ).render(context)
+    files_out[join(django_dir, "djship_health.py")] = health_module()  # as `new` writes it
     if findings.wsgi is None:
         files_out[join(django_dir, "djship_wsgi.py")] = templates.get_template(
             "djship_wsgi.py.j2"

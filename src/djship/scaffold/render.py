@@ -28,6 +28,8 @@ from djship.project.locking import TOOLS, LockTool
 from djship.templating import template_environment
 
 TEMPLATE_ROOT = files("djship.scaffold") / "templates" / "project"
+
+
 PROJECT_PACKAGE_PLACEHOLDER = "__project__"
 TEMPLATE_SUFFIX = ".j2"
 ENV_EXAMPLE = ".env.example"
@@ -51,6 +53,12 @@ RESERVED_NAMES = {"django", "welcome", "environments", "test", "tests", "site", 
 # What the image imports besides Django: its server and driver, its installers.
 IMAGE_PACKAGES = {"uwsgi", "pyuwsgi", "uwsgidecorators", "psycopg", "psycopg2", "pip",
                   "setuptools", "pkg_resources", "wheel"}  # fmt: skip
+
+
+def health_module() -> str:
+    """The project's health middleware and /healthz view (__project__/health.py): `init`
+    writes the same module into the projects it adopts."""
+    return (TEMPLATE_ROOT / "__project__" / "health.py").read_text("utf-8")
 
 
 @dataclass(frozen=True)
