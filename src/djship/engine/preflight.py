@@ -111,21 +111,8 @@ def check_ownership(project_name: str, root: Path) -> None:
     """The Compose project's containers, if any, are this directory's: `up` and `down` act on
     every container of the project's name, so another checkout of the same project (or a
     project that happens to share its name) would be recreated or removed, volumes included."""
-    result = capture(
-        Command(
-            [
-                "docker",
-                "ps",
-                "--all",
-                "--filter",
-                f"label={PROJECT_LABEL}={project_name}",
-                "--format",
-                f'{{{{.Label "{WORKING_DIR_LABEL}"}}}}',
-            ]
-        ),  # fmt: skip
-        check=False,
-    )
-    others = other_checkouts(result.stdout, root)
+    working_dirs = project_containers(project_name, f'{{{{.Label "{WORKING_DIR_LABEL}"}}}}')
+    others = other_checkouts(working_dirs, root)
     if others:
         raise DjshipError(
             f"the containers of Compose project {project_name!r} belong to another directory: "
@@ -145,20 +132,18 @@ def other_checkouts(working_dirs: str, root: Path) -> list[str]:
 
 def ports_of_project(project_name: str) -> list[int]:
     """Host ports the project's running containers publish already."""
-    result = capture(
-        Command(
-            [
-                "docker",
-                "ps",
-                "--filter",
-                f"label={PROJECT_LABEL}={project_name}",
-                "--format",
-                "{{.Ports}}",
-            ]
-        ),
-        check=False,
-    )
-    return parse_docker_ports(result.stdout)
+    return parse_docker_ports(project_containers(project_name, "{{.Ports}}", running=True))
+
+
+def project_containers(project_name: str, template: str, running: bool = False) -> str:
+    """`docker ps` of the Compose project's containers (stopped ones too unless `running`),
+    one line each in Go `template`; empty when the engine says nothing."""
+    flags = [] if running else ["--all"]
+    command = Command([
+        "docker", "ps", *flags, "--filter", f"label={PROJECT_LABEL}={project_name}",
+        "--format", template,
+    ])  # fmt: skip
+    return capture(command, check=False).stdout
 
 
 def parse_docker_ports(text: str) -> list[int]:
